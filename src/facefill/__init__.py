@@ -1,0 +1,8 @@
+"""facefill: fill the missing parts of face depth images from a learned face model."""
+
+from .errors import FacefillError
+from .io import read_depth, write_depth
+from .model import FaceModel
+
+__all__ = ["FaceModel", "FacefillError", "read_depth", "write_depth"]
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from facefill.cli import main
+
+main()

@@ -1,0 +1,167 @@
+"""The ``facefill`` command line: a thin layer over the library.
+
+Library errors (``FacefillError``) become ``Error: ...`` on stderr and exit
+code 1 in one place, ``_user_errors``; nothing here computes.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from . import batch
+from .errors import FacefillError, InvalidParameterError, NoImagesError
+from .io import find_images
+from .methods import METHODS, get_method
+from .model import AVERAGES, FaceModel
+
+app = typer.Typer(
+    name="facefill",
+    help="Fill the missing parts of face depth images from a model learned on complete faces.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+def _user_errors(command):
+    """Turn facefill's typed errors into ``Error: ...`` and exit code 1: the one place this happens."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except FacefillError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _error_line(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+
+
+def parse_missing_value(text: Optional[str]) -> Optional[float]:
+    """``--missing-value`` text: a number or ``nan``; None keeps the dtype's default."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidParameterError(f"--missing-value {text!r} is not a number; expected e.g. 255, 0 or nan") from None
+    return value if math.isnan(value) or value != int(value) else int(value)
+
+
+@contextmanager
+def _progress(total: int, label: str):
+    """A progress bar on stderr for batches worth one (a terminal and more than a few items)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=total < 5 or not stderr.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda *_: progress.advance(task)
+
+
+# ------------------------------------------------------------------ train
+@app.command()
+@_user_errors
+def train(
+    train_dir: Path = typer.Argument(..., help="Folder of complete face depth images (searched recursively)."),
+    model: Path = typer.Option(..., "--model", "-m", help="Model file to write (.npz)."),
+    average: str = typer.Option("mean", help=f"How to average: {' or '.join(AVERAGES)} (the original's)."),
+    batch_size: int = typer.Option(1, help="Batch size of --average running."),
+    missing_value: Optional[str] = typer.Option(
+        None, help="Value marking missing pixels [default: 255 for 8-bit, 0 for 16-bit, nan for float]."
+    ),
+) -> None:
+    """Learn a face model from complete face depth images."""
+    from .report import save_model_preview
+
+    estimator = FaceModel(average=average, batch_size=batch_size)
+    paths = find_images(train_dir)
+    images, summary = batch.load_training_images(paths)
+    for outcome in summary.failed:
+        _error_line(outcome.message)
+    if not images:
+        raise NoImagesError(f"{train_dir}: none of the {len(paths)} files could be read as a depth image")
+    estimator.fit(images, parse_missing_value(missing_value))
+    model.parent.mkdir(parents=True, exist_ok=True)
+    estimator.save(model)
+    preview = save_model_preview(estimator, model)
+    stdout.print(
+        f"Trained on {len(images)} faces of {images[0].shape[1]}x{images[0].shape[0]} {images[0].dtype}: "
+        f"{model} (average face: {preview})"
+    )
+    stdout.print(summary.line("read"))
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------ reconstruct
+def _reconstruct(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A depth image, or a folder of them (recursively)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (or output file for a single input)."),
+    model: Path = typer.Option(..., "--model", "-m", help="Model file written by 'facefill train'."),
+    method: str = typer.Option("auto", help=f"Method: {', '.join(METHODS)}."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist (default: skip them)."),
+) -> None:
+    """Fill the missing parts of face depth images; outputs keep each input's relative path, format and dtype."""
+    get_method(method)
+    face_model = FaceModel.load(model)
+    pairs = batch.plan_outputs(input_path, out)
+    with _progress(len(pairs), "reconstructing") as advance:
+
+        def report(outcome: batch.Outcome) -> None:
+            if outcome.status == batch.FAILED:
+                _error_line(outcome.message)
+            elif outcome.message:
+                stderr.print(f"note: {outcome.message}")
+            advance()
+
+        summary = batch.reconstruct_files(face_model, pairs, method, overwrite, on_outcome=report)
+    stdout.print(f"{summary.line('reconstructed')} -> {out}")
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+reconstruct = app.command("reconstruct")(_user_errors(_reconstruct))
+test = app.command("test", help="Alias of 'reconstruct' (the original system's name).")(_user_errors(_reconstruct))
+
+
+# ------------------------------------------------------------------ demo
+@app.command()
+@_user_errors
+def demo(
+    out: Path = typer.Option(Path("facefill-demo"), "--out", "-o", help="Folder to write the demo into."),
+) -> None:
+    """Generate synthetic faces, train, fill holes of every kind and picture the results."""
+    from .demo import run_demo
+
+    paths = run_demo(out)
+    stdout.print(f"Demo written to {out}: comparison picture {paths['comparison']}, model {paths['model']}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="facefill")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

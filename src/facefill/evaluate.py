@@ -1,0 +1,353 @@
+"""The evaluation protocol (``../shared/PROTOCOL.md``): masks, metrics, baselines, the leave-one-out run.
+
+Every method, baselines included, is scored in the same run on the same
+masks: leave one complete face out, train on the others, hide parts of the
+held-out face with seeded masks of five families, reconstruct, and compare
+with the truth.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import InvalidParameterError, MissingDependencyError
+from .io import check_missing_value, default_missing_value, missing_mask
+from .methods import METHODS, Method
+from .model import FaceModel, _stack_images
+from .outline import enclosed_holes
+
+FAMILIES = ("blobs", "half", "chin", "top", "band")
+#: Mask sizes in PROTOCOL.md are for a face this many pixels wide and scale with the face's width.
+REFERENCE_FACE_WIDTH = 84.0
+METRICS = ("mae", "rmse", "iou", "changed", "ms")
+
+
+# ----------------------------------------------------------------- masks
+def face_box(face: np.ndarray) -> tuple[int, int, int, int]:
+    """Bounding box ``(top, bottom, left, right)`` of a face mask, inclusive."""
+    ys, xs = np.nonzero(face)
+    return int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
+
+
+def make_mask(family: str, face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The pixels one mask of ``family`` hides, for a face mask ``face`` of shape (H, W).
+
+    The families and their sizes are PROTOCOL.md's; sizes scale with the face's width.
+    """
+    top, bottom, left, right = face_box(face)
+    width, height = right - left + 1, bottom - top + 1
+    scale = width / REFERENCE_FACE_WIDTH
+    ys, xs = np.mgrid[0 : face.shape[0], 0 : face.shape[1]].astype(np.float64)
+    if family == "blobs":
+        hidden = np.zeros(face.shape, dtype=bool)
+        for _ in range(rng.integers(1, 4)):
+            cy, cx = rng.uniform(top, bottom), rng.uniform(left, right)
+            a, b = rng.uniform(6, 18, size=2) * scale
+            angle = rng.uniform(0, np.pi)
+            du, dv = xs - cx, ys - cy
+            u = np.cos(angle) * du + np.sin(angle) * dv
+            v = -np.sin(angle) * du + np.cos(angle) * dv
+            hidden |= (u / a) ** 2 + (v / b) ** 2 <= 1
+        return hidden
+    if family == "half":
+        column = (left + right) / 2 + rng.uniform(-5, 5) * scale
+        return xs < column if rng.random() < 0.5 else xs > column
+    if family == "chin":
+        return ys > top + rng.uniform(0.60, 0.85) * height
+    if family == "top":
+        radius = rng.uniform(18, 30) * scale
+        cx = left + width * rng.uniform(0.3, 0.7)
+        column = face[:, int(round(cx))]
+        cy = np.argmax(column) if column.any() else top
+        return (xs - cx) ** 2 + (ys - cy) ** 2 <= radius**2
+    if family == "band":
+        band_top = top + rng.uniform(0.25, 0.40) * height
+        return (ys >= band_top) & (ys < band_top + 14 * scale)
+    raise InvalidParameterError(f"mask family {family!r} is not known; expected one of {', '.join(FAMILIES)}")
+
+
+def mask_rng(seed: int, face_index: int, family: str, mask_index: int) -> np.random.Generator:
+    """The generator of one mask: the same masks whatever methods or families are run."""
+    return np.random.default_rng([seed, face_index, FAMILIES.index(family), mask_index])
+
+
+# --------------------------------------------------------------- metrics
+def score(
+    truth: np.ndarray, given: np.ndarray, output: np.ndarray, hidden: np.ndarray, missing_value: float
+) -> dict[str, float]:
+    """PROTOCOL.md's metrics of one reconstruction.
+
+    Parameters
+    ----------
+    truth : (H, W) ndarray
+        The complete face.
+    given : (H, W) ndarray
+        What the method was given: ``truth`` with ``hidden`` set missing.
+    output : (H, W) ndarray
+        What the method returned.
+    hidden : (H, W) bool ndarray
+        The pixels the mask hid.
+    missing_value : float
+
+    Returns
+    -------
+    dict with ``mae`` and ``rmse`` (over hidden face pixels the method filled; NaN
+    if none), ``iou`` (inside ``hidden``, of filled against truth face; 1 if both
+    are empty) and ``changed`` (pixels outside ``hidden`` that differ from ``given``).
+    """
+    truth_face = ~missing_mask(truth, missing_value)
+    filled = ~missing_mask(output, missing_value)
+    scored = hidden & truth_face & filled
+    if scored.any():
+        error = output[scored].astype(np.float64) - truth[scored].astype(np.float64)
+        mae, rmse = float(np.abs(error).mean()), float(np.sqrt((error**2).mean()))
+    else:
+        mae = rmse = math.nan
+    union = (hidden & (filled | truth_face)).sum()
+    iou = float((hidden & filled & truth_face).sum() / union) if union else 1.0
+    same = (output == given) | (missing_mask(output, missing_value) & missing_mask(given, missing_value))
+    changed = int((~same & ~hidden).sum())
+    return {"mae": mae, "rmse": rmse, "iou": iou, "changed": changed}
+
+
+# ------------------------------------------------------------- baselines
+def _inpaint_region(model: FaceModel, depth: np.ndarray) -> np.ndarray:
+    """Where generic inpainters fill: missing pixels in the training faces' majority silhouette, plus enclosed holes."""
+    missing = np.isnan(depth)
+    return missing & (model.outline_ | enclosed_holes(missing))
+
+
+def _rescaled(depth: np.ndarray, low_out: float, high_out: float):
+    """Depth mapped linearly from its observed range to [low_out, high_out], and the way back."""
+    low, high = float(np.nanmin(depth)), float(np.nanmax(depth))
+    span = max(high - low, 1e-9)
+    forward = (np.nan_to_num(depth, nan=low) - low) / span * (high_out - low_out) + low_out
+    return forward, lambda x: (x - low_out) / (high_out - low_out) * span + low
+
+
+def _generic(inpaint: Callable[[np.ndarray, np.ndarray], np.ndarray], low_out: float, high_out: float):
+    def fill(model: FaceModel, depth: np.ndarray) -> np.ndarray:
+        scaled, back = _rescaled(depth, low_out, high_out)
+        result = back(inpaint(scaled, np.isnan(depth)))
+        region = _inpaint_region(model, depth)
+        filled = depth.copy()
+        filled[region] = result[region]
+        return filled
+
+    return fill
+
+
+def _opencv(flag_name: str) -> Callable:
+    try:
+        import cv2
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "OpenCV is not installed; install the eval extra: pip install 'facefill[eval]'"
+        ) from exc
+    flag = getattr(cv2, flag_name)
+
+    def inpaint(scaled: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+        return cv2.inpaint(scaled.astype(np.float32), unknown.astype(np.uint8), 3, flag).astype(np.float64)
+
+    return _generic(inpaint, 0.0, 255.0)
+
+
+def _biharmonic() -> Callable:
+    try:
+        from skimage.restoration import inpaint_biharmonic
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "scikit-image is not installed; install the eval extra: pip install 'facefill[eval]'"
+        ) from exc
+    return _generic(inpaint_biharmonic, 0.0, 1.0)
+
+
+_BASELINE_FACTORIES: dict[str, tuple[str, Callable[[], Callable]]] = {
+    "telea": ("OpenCV cv2.inpaint, Telea's fast marching", lambda: _opencv("INPAINT_TELEA")),
+    "ns": ("OpenCV cv2.inpaint, Navier-Stokes", lambda: _opencv("INPAINT_NS")),
+    "biharmonic": ("scikit-image restoration.inpaint_biharmonic", _biharmonic),
+}
+BASELINES = ("seed", *_BASELINE_FACTORIES)
+DEFAULT_METHODS = tuple(dict.fromkeys((*METHODS, *BASELINES)))
+
+
+def resolve_methods(names: Sequence[str]) -> tuple[dict[str, Method], dict[str, str]]:
+    """The methods to score by name, and the baselines skipped with the reason (a missing extra)."""
+    methods: dict[str, Method] = {}
+    skipped: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        if name in METHODS:
+            methods[name] = METHODS[name]
+        elif name in _BASELINE_FACTORIES:
+            summary, factory = _BASELINE_FACTORIES[name]
+            try:
+                methods[name] = Method(name, summary, factory())
+            except MissingDependencyError as exc:
+                skipped[name] = str(exc)
+        else:
+            raise InvalidParameterError(
+                f"method {name!r} is not known; expected some of {', '.join(DEFAULT_METHODS)}"
+            )
+    if not methods:
+        raise InvalidParameterError(f"no method can be scored: {'; '.join(skipped.values())}")
+    return methods, skipped
+
+
+# ----------------------------------------------------------------- runs
+@dataclass
+class Example:
+    """One case kept for the report's pictures."""
+
+    family: str
+    face_index: int
+    truth: np.ndarray
+    given: np.ndarray
+    hidden: np.ndarray
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """Everything one ``evaluate`` run measured."""
+
+    settings: dict
+    cases: list[dict]
+    skipped: dict[str, str]
+    examples: list[Example]
+    missing_value: float
+
+    def summary(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Per method, per family and ``overall``: mean MAE, RMSE, IoU, ms and total changed pixels."""
+        table: dict[str, dict[str, dict[str, float]]] = {}
+        for method in self.settings["methods"]:
+            rows = [c for c in self.cases if c["method"] == method]
+            if not rows:
+                continue
+            table[method] = {}
+            for family in (*self.settings["families"], "overall"):
+                subset = rows if family == "overall" else [c for c in rows if c["family"] == family]
+                if subset:
+                    table[method][family] = _aggregate(subset)
+        return table
+
+    def to_json(self) -> dict:
+        return {
+            "settings": self.settings,
+            "skipped": self.skipped,
+            "summary": self.summary(),
+            "cases": self.cases,
+        }
+
+
+def _aggregate(rows: list[dict]) -> dict[str, float]:
+    def mean(key):
+        values = [r[key] for r in rows if not math.isnan(r[key])]
+        return float(np.mean(values)) if values else math.nan
+
+    return {
+        "mae": mean("mae"),
+        "rmse": mean("rmse"),
+        "iou": mean("iou"),
+        "changed": int(sum(r["changed"] for r in rows)),
+        "ms": mean("ms"),
+        "cases": len(rows),
+    }
+
+
+def evaluate(
+    images: Sequence[np.ndarray] | np.ndarray,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    families: Sequence[str] = FAMILIES,
+    masks_per_face: int = 3,
+    seed: int = 0,
+    missing_value: float | None = None,
+    examples_per_family: int = 2,
+    on_case: Callable[[], None] | None = None,
+) -> Evaluation:
+    """Score methods by PROTOCOL.md's leave-one-out protocol on complete faces.
+
+    Parameters
+    ----------
+    images : sequence of (H, W) ndarray, or (N, H, W) ndarray
+        Complete faces (N >= 2), one size and dtype.
+    methods : sequence of str
+        facefill methods and baselines (``seed``, ``telea``, ``ns``, ``biharmonic``).
+    families : sequence of str
+        Mask families, some of :data:`FAMILIES`.
+    masks_per_face : int
+        Masks per family per held-out face.
+    seed : int
+        Seed of the mask generators.
+    missing_value : float, optional
+        Defaults to the dtype's convention.
+    examples_per_family : int
+        How many cases per family keep their images for the report.
+    on_case : callable, optional
+        Called after each held-out face and mask (for a progress bar).
+
+    Returns
+    -------
+    Evaluation
+    """
+    stack = _stack_images(images)
+    if len(stack) < 2:
+        raise InvalidParameterError(f"images holds {len(stack)} face; leave-one-out needs at least 2")
+    for family in families:
+        if family not in FAMILIES:
+            raise InvalidParameterError(f"mask family {family!r} is not known; expected some of {', '.join(FAMILIES)}")
+    if not families:
+        raise InvalidParameterError("families is empty; expected some of " + ", ".join(FAMILIES))
+    if masks_per_face < 1:
+        raise InvalidParameterError(f"masks_per_face {masks_per_face} is not valid; expected a whole number >= 1")
+    missing_value = check_missing_value(
+        default_missing_value(stack.dtype) if missing_value is None else missing_value, stack.dtype
+    )
+    resolved, skipped = resolve_methods(methods)
+    cases: list[dict] = []
+    examples: list[Example] = []
+    for held_out in range(len(stack)):
+        model = FaceModel().fit(np.delete(stack, held_out, axis=0), missing_value)
+        truth = stack[held_out]
+        face = ~missing_mask(truth, missing_value)
+        for family in families:
+            for mask_index in range(masks_per_face):
+                hidden = make_mask(family, face, mask_rng(seed, held_out, family, mask_index))
+                given = truth.copy()
+                given[hidden] = missing_value
+                keep = mask_index == 0 and held_out < examples_per_family
+                example = Example(family, held_out, truth, given, hidden) if keep else None
+                for name, method in resolved.items():
+                    start = time.perf_counter()
+                    output = model.reconstruct(given, method)
+                    elapsed = (time.perf_counter() - start) * 1000
+                    cases.append(
+                        {
+                            "face": held_out,
+                            "family": family,
+                            "mask": mask_index,
+                            "method": name,
+                            **score(truth, given, output, hidden, missing_value),
+                            "ms": elapsed,
+                        }
+                    )
+                    if example is not None:
+                        example.outputs[name] = output
+                if example is not None:
+                    examples.append(example)
+                if on_case is not None:
+                    on_case()
+    settings = {
+        "faces": len(stack),
+        "size": list(stack.shape[1:]),
+        "dtype": str(stack.dtype),
+        "methods": list(resolved),
+        "families": list(families),
+        "masks_per_face": masks_per_face,
+        "seed": seed,
+    }
+    return Evaluation(settings, cases, skipped, examples, missing_value)

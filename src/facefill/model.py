@@ -1,0 +1,303 @@
+"""FaceModel: what facefill learns from complete faces, and how it fills new ones."""
+
+from __future__ import annotations
+
+import io as _io
+import math
+import os
+import zipfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .errors import (
+    InvalidParameterError,
+    ModelFileError,
+    NothingObservedError,
+    NotFittedError,
+    ShapeMismatchError,
+    UnsupportedImageError,
+)
+from .io import (
+    SUPPORTED_DTYPES,
+    atomic_output,
+    check_missing_value,
+    default_missing_value,
+    format_size,
+    missing_mask,
+    to_float,
+)
+from .methods import Method, get_method
+
+FORMAT_VERSION = 1
+_FORMAT_TAG = "facefill-model"
+AVERAGES = ("mean", "running")
+#: A pixel belongs to the model's outline when at least this share of training faces has face there.
+OUTLINE_FREQUENCY = 0.5
+
+
+class FaceModel:
+    """A model of complete face depth images that fills the missing parts of new ones.
+
+    Parameters
+    ----------
+    average : {"mean", "running"}, default "mean"
+        How the average face is learned. ``"mean"``: per pixel, the mean over
+        the training faces that are face there (independent of their order).
+        ``"running"``: the original system's running intersection average: the
+        first batch's average, then, batch by batch, the mean of the running
+        average and the batch's average where both are face, missing elsewhere.
+    batch_size : int, default 1
+        Batch size of the running average (ignored for ``"mean"``).
+
+    Attributes
+    ----------
+    mean_ : (H, W) float64 ndarray
+        The average face; NaN where no training face is face.
+    frequency_ : (H, W) float64 ndarray
+        Share of training faces that are face at each pixel.
+    outline_ : (H, W) bool ndarray
+        Where the average face is face: ``frequency_ >= 0.5`` and ``mean_`` known.
+    shape_ : tuple of int
+        Image size (height, width).
+    dtype_ : numpy.dtype
+        Dtype of the images.
+    missing_value_ : float
+        The value that marks missing pixels.
+    n_images_ : int
+        Number of training faces.
+
+    Examples
+    --------
+    >>> from facefill.synth import make_faces
+    >>> faces = make_faces(5, seed=0)
+    >>> model = FaceModel().fit(faces)
+    >>> hole = faces[0].copy(); hole[50:60, 40:60] = 255
+    >>> filled = model.reconstruct(hole)
+    >>> bool((filled[50:60, 40:60] != 255).all())
+    True
+    """
+
+    def __init__(self, average: str = "mean", batch_size: int = 1):
+        self.average = average
+        self.batch_size = batch_size
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None) -> "FaceModel":
+        """Learn the model from complete face depth images.
+
+        Parameters
+        ----------
+        images : iterable of (H, W) ndarray, or (N, H, W) ndarray
+            Training faces, all of one size and dtype.
+        missing_value : float, optional
+            The value marking missing pixels; by default the dtype's convention
+            (see ``facefill.io.default_missing_value``).
+
+        Returns
+        -------
+        self : FaceModel
+        """
+        if self.average not in AVERAGES:
+            raise InvalidParameterError(f"average {self.average!r} is not known; expected one of {', '.join(AVERAGES)}")
+        if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
+            raise InvalidParameterError(f"batch_size {self.batch_size!r} is not valid; expected a whole number >= 1")
+        stack = _stack_images(images)
+        missing_value = default_missing_value(stack.dtype) if missing_value is None else missing_value
+        missing_value = check_missing_value(missing_value, stack.dtype)
+        depths = to_float(stack, missing_value)
+        face = np.isfinite(depths)
+        if not face.any():
+            raise NothingObservedError("every pixel of every training image is missing; there is no face to learn")
+        count = face.sum(axis=0)
+        self.frequency_ = count / len(depths)
+        if self.average == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.mean_ = np.where(count > 0, np.nansum(depths, axis=0) / count, np.nan)
+        else:
+            self.mean_ = _running_intersection_average(depths, self.batch_size)
+        self.shape_ = stack.shape[1:]
+        self.dtype_ = stack.dtype
+        self.missing_value_ = missing_value
+        self.n_images_ = len(depths)
+        return self
+
+    @classmethod
+    def from_average(cls, average_image: np.ndarray, missing_value: float | None = None) -> "FaceModel":
+        """A model whose average face is a given image, e.g. the original system's average.
+
+        Its outline is where ``average_image`` is not missing.
+        """
+        model = cls()
+        return model.fit([np.asarray(average_image)], missing_value)
+
+    @property
+    def outline_(self) -> np.ndarray:
+        self._check_fitted()
+        return (self.frequency_ >= OUTLINE_FREQUENCY) & np.isfinite(self.mean_)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mean_"):
+            raise NotFittedError("this FaceModel is not fitted yet; call fit(images) or FaceModel.load(path) first")
+
+    # ---------------------------------------------------------- reconstruct
+    def reconstruct(self, image: np.ndarray, method: "str | Method" = "auto") -> np.ndarray:
+        """Fill the missing pixels of a face that the method decides are face.
+
+        Parameters
+        ----------
+        image : (H, W) ndarray
+            A face of the model's size and dtype; missing pixels hold the model's
+            missing value.
+        method : str or Method, default "auto"
+            A name from ``facefill.methods.METHODS``, or a ``Method`` (such as
+            an evaluation baseline).
+
+        Returns
+        -------
+        filled : (H, W) ndarray
+            A new array of the input's dtype. Observed pixels are unchanged;
+            missing pixels judged background keep the missing value.
+        """
+        self._check_fitted()
+        fill = (method if isinstance(method, Method) else get_method(method)).fill
+        image = np.asarray(image)
+        self.check_image(image)
+        missing = missing_mask(image, self.missing_value_)
+        if missing.all():
+            raise NothingObservedError("every pixel of the image is missing; there is no face to fill")
+        result = image.copy()
+        if not missing.any():
+            return result
+        depth = to_float(image, self.missing_value_)
+        filled = fill(self, depth)
+        write = missing & np.isfinite(filled)
+        result[write] = _to_dtype(filled[write], image.dtype, self.missing_value_)
+        return result
+
+    def check_image(self, image: np.ndarray, name: str = "image") -> None:
+        """Raise ``ShapeMismatchError`` unless ``image`` has the model's size and dtype."""
+        self._check_fitted()
+        if image.ndim != 2 or image.shape != tuple(self.shape_):
+            raise ShapeMismatchError(
+                f"{name}: size {format_size(image.shape)} differs from the model's {format_size(self.shape_)} (width x height)"
+            )
+        if image.dtype != self.dtype_:
+            raise ShapeMismatchError(f"{name}: dtype {image.dtype} differs from the model's {self.dtype_}")
+
+    # ------------------------------------------------------------ save/load
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model to ``path`` (an ``.npz`` file), atomically."""
+        self._check_fitted()
+        arrays = {
+            "format": np.array(_FORMAT_TAG),
+            "format_version": np.array(FORMAT_VERSION),
+            "shape": np.array(self.shape_, dtype=np.int64),
+            "dtype": np.array(str(self.dtype_)),
+            "missing_value": np.array(self.missing_value_, dtype=np.float64),
+            "average": np.array(self.average),
+            "batch_size": np.array(self.batch_size),
+            "n_images": np.array(self.n_images_),
+            "mean": self.mean_,
+            "frequency": self.frequency_,
+        }
+        with atomic_output(path) as handle:
+            np.savez_compressed(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "FaceModel":
+        """Read a model written by ``save``; ``ModelFileError`` for anything else."""
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such model file")
+        try:
+            data = path.read_bytes()
+            with np.load(_io.BytesIO(data), allow_pickle=False) as npz:
+                fields = {key: npz[key] for key in npz.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+            raise ModelFileError(f"{path}: not a facefill model file ({type(exc).__name__}: {exc})") from exc
+        return cls._from_fields(path, fields)
+
+    @classmethod
+    def _from_fields(cls, path: Path, fields: dict) -> "FaceModel":
+        if str(fields.get("format", "")) != _FORMAT_TAG:
+            raise ModelFileError(f"{path}: not a facefill model file (no facefill format tag)")
+        version = int(fields.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path}: model format version {version} is not supported; this facefill reads version {FORMAT_VERSION}"
+            )
+        try:
+            shape = tuple(int(v) for v in fields["shape"])
+            dtype = np.dtype(str(fields["dtype"]))
+            model = cls(average=str(fields["average"]), batch_size=int(fields["batch_size"]))
+            model.mean_ = np.asarray(fields["mean"], dtype=np.float64)
+            model.frequency_ = np.asarray(fields["frequency"], dtype=np.float64)
+            model.shape_ = shape
+            model.dtype_ = dtype
+            model.missing_value_ = check_missing_value(float(fields["missing_value"]), dtype)
+            model.n_images_ = int(fields["n_images"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: facefill model file is damaged ({type(exc).__name__}: {exc})") from exc
+        if (
+            len(shape) != 2
+            or dtype not in SUPPORTED_DTYPES
+            or model.mean_.shape != shape
+            or model.frequency_.shape != shape
+            or model.average not in AVERAGES
+        ):
+            raise ModelFileError(f"{path}: facefill model file is damaged (inconsistent sizes or fields)")
+        return model
+
+
+def _stack_images(images: Iterable[np.ndarray]) -> np.ndarray:
+    """Check that the images share one size and a supported dtype; stack them."""
+    images = list(images) if not isinstance(images, np.ndarray) else images
+    if len(images) == 0:
+        raise InvalidParameterError("images is empty; expected at least one training face")
+    first = np.asarray(images[0])
+    for i, image in enumerate(images):
+        image = np.asarray(image)
+        if image.ndim != 2:
+            raise ShapeMismatchError(f"image {i}: shape {image.shape} is not 2-D (height, width)")
+        if image.shape != first.shape:
+            raise ShapeMismatchError(
+                f"image {i}: size {format_size(image.shape)} differs from the first image's {format_size(first.shape)} (width x height)"
+            )
+        if image.dtype != first.dtype:
+            raise ShapeMismatchError(f"image {i}: dtype {image.dtype} differs from the first image's {first.dtype}")
+    if first.dtype not in SUPPORTED_DTYPES:
+        raise UnsupportedImageError(
+            f"dtype {first.dtype} is not supported; expected one of {', '.join(str(d) for d in SUPPORTED_DTYPES)}"
+        )
+    return np.stack([np.asarray(image) for image in images])
+
+
+def _running_intersection_average(depths: np.ndarray, batch_size: int) -> np.ndarray:
+    """The original's average: batch means, folded pairwise where both are face."""
+    average = None
+    for start in range(0, len(depths), batch_size):
+        batch = depths[start : start + batch_size]
+        # a pixel is face in a batch only where every image of the batch is face
+        batch_mean = batch.mean(axis=0)
+        average = batch_mean if average is None else (average + batch_mean) / 2
+    return average
+
+
+def _to_dtype(values: np.ndarray, dtype: np.dtype, missing_value: float) -> np.ndarray:
+    """Cast filled values to the image's dtype without ever producing the missing value."""
+    if dtype.kind == "f":
+        return values.astype(dtype)
+    info = np.iinfo(dtype)
+    low, high = info.min, info.max
+    if not math.isnan(missing_value):
+        # a fill equal to the missing value would read back as missing: keep off it
+        if missing_value == low:
+            low += 1
+        elif missing_value == high:
+            high -= 1
+    values = np.clip(np.rint(values), low, high)
+    if not math.isnan(missing_value) and low < missing_value < high:
+        values[values == missing_value] += 1
+    return values.astype(dtype)
