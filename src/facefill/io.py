@@ -214,6 +214,10 @@ def _read_pillow(path: Path) -> np.ndarray:
     return image.astype(_PIL_MODE_DTYPES[mode], copy=False)
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it to ``path``.
@@ -223,6 +227,7 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make outputs private to their writer
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()

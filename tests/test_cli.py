@@ -1,0 +1,151 @@
+"""The command line, in-process: exit codes, messages, files written."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from facefill.cli import app
+from facefill.io import read_depth, write_depth
+from facefill.model import FaceModel
+
+from .conftest import with_hole
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture()
+def trained(tmp_path, faces8):
+    for i, face in enumerate(faces8[2:]):
+        write_depth(tmp_path / "train" / f"p{i}" / "face.png", face)
+    result = run("train", tmp_path / "train", "--model", tmp_path / "m.npz")
+    assert result.exit_code == 0, result.stderr
+    return tmp_path / "m.npz"
+
+
+def _holed_folder(folder, faces, missing_value):
+    for i, face in enumerate(faces):
+        write_depth(folder / f"p{i}" / "face.png", with_hole(face, slice(40, 70), slice(30, 60), missing_value))
+
+
+def test_train_writes_model_and_average_picture(trained):
+    assert FaceModel.load(trained).n_images_ == 10
+    assert trained.with_suffix(".png").is_file()
+
+
+def test_train_then_test_on_sample_data(tmp_path, dataset):
+    assert run("train", dataset / "train", "--model", tmp_path / "m.npz").exit_code == 0
+    result = run("test", dataset / "test", "--out", tmp_path / "out", "--model", tmp_path / "m.npz")
+    assert result.exit_code == 0, result.stderr
+    assert "reconstructed 4, skipped 0, failed 0" in result.stdout
+    for given_path in sorted((dataset / "test").glob("*/*.png")):
+        given = read_depth(given_path)
+        filled = read_depth(tmp_path / "out" / given_path.relative_to(dataset / "test"))
+        assert filled.shape == given.shape and filled.dtype == given.dtype
+        observed = given != 255
+        np.testing.assert_array_equal(filled[observed], given[observed])
+
+
+def test_sixteen_bit_faces_of_another_size(tmp_path, faces16):
+    for i, face in enumerate(faces16[2:]):
+        write_depth(tmp_path / "train" / f"{i}.png", face)
+    _holed_folder(tmp_path / "test", faces16[:2], 0)
+    assert run("train", tmp_path / "train", "--model", tmp_path / "m.npz").exit_code == 0
+    result = run("reconstruct", tmp_path / "test", "--out", tmp_path / "out", "--model", tmp_path / "m.npz")
+    assert result.exit_code == 0, result.stderr
+    filled = read_depth(tmp_path / "out" / "p0" / "face.png")
+    assert filled.dtype == np.uint16 and filled.shape == (200, 160)
+    assert (filled[40:70, 30:60] != 0).all()
+
+
+def test_reconstruct_single_file(tmp_path, trained, faces8):
+    source = tmp_path / "one.png"
+    write_depth(source, with_hole(faces8[0], slice(40, 70), slice(30, 60), 255))
+    result = run("reconstruct", source, "--out", tmp_path / "filled.png", "--model", trained, "--method", "seed")
+    assert result.exit_code == 0 and (tmp_path / "filled.png").is_file()
+
+
+def test_bad_file_fails_alone_and_exit_code_is_1(tmp_path, trained, faces8):
+    _holed_folder(tmp_path / "in", faces8[:2], 255)
+    (tmp_path / "in" / "zz.png").write_text("oops")
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--model", trained)
+    assert result.exit_code == 1
+    assert "reconstructed 2, skipped 0, failed 1" in result.stdout
+    assert "Error: " in result.stderr and "zz.png: not an image file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_existing_outputs_are_skipped_then_overwritten(tmp_path, trained, faces8):
+    _holed_folder(tmp_path / "in", faces8[:2], 255)
+    args = ("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--model", trained)
+    assert run(*args).exit_code == 0
+    again = run(*args)
+    assert again.exit_code == 0 and "reconstructed 0, skipped 2, failed 0" in again.stdout
+    assert "reconstructed 2, skipped 0" in run(*args, "--overwrite").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("train", "{tmp}/empty", "--model", "{tmp}/m.npz"), "no depth images found"),
+        (("train", "{tmp}/nowhere", "--model", "{tmp}/m.npz"), "no such file or folder"),
+        (("train", "{tmp}/junk", "--model", "{tmp}/m.npz"), "none of the 1 files could be read"),
+        (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--average", "median"), "average 'median' is not known"),
+        (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--missing-value", "abc"), "--missing-value 'abc'"),
+        (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--missing-value", "999"), "missing value 999"),
+        (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{tmp}/none.npz"), "no such model file"),
+        (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{tmp}/junk/x.png"), "not a facefill model"),
+        (("test", "{tmp}/good", "--out", "{tmp}/good", "--model", "{model}"), "is the input folder"),
+        (("test", "{tmp}/good", "--out", "{tmp}/good/o", "--model", "{model}"), "inside the input folder"),
+        (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{model}", "--method", "x"), "method 'x' is not known"),
+        (("test", "{tmp}/empty", "--out", "{tmp}/o", "--model", "{model}"), "no depth images found"),
+    ],
+)
+def test_user_errors_are_one_error_line_and_exit_1(tmp_path, trained, faces8, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "x.png").write_text("junk")
+    write_depth(tmp_path / "good" / "a.png", faces8[0])
+    result = run(*(a.format(tmp=tmp_path, model=trained) for a in args))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_rgb_and_mismatched_files_fail_with_clear_messages(tmp_path, trained, faces16):
+    from PIL import Image
+
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (116, 120)).save(tmp_path / "in" / "colour.png")
+    write_depth(tmp_path / "in" / "big.png", faces16[0])
+    write_depth(tmp_path / "in" / "blank.png", np.full((120, 116), 255, np.uint8))
+    result = run("test", tmp_path / "in", "--out", tmp_path / "out", "--model", trained)
+    assert result.exit_code == 1
+    assert "colour.png: image mode RGB" in result.stderr
+    assert "big.png: size 160x200 differs from the model's 116x120" in result.stderr
+    assert "blank.png: every pixel of the image is missing" in result.stderr
+    assert "failed 3" in result.stdout
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))
+
+
+def test_usage_error_exits_2():
+    assert run("train").exit_code == 2
+
+
+def test_demo_runs_with_no_data(tmp_path):
+    result = run("demo", "--out", tmp_path / "demo")
+    assert result.exit_code == 0, result.stderr
+    from PIL import Image
+
+    with Image.open(tmp_path / "demo" / "comparison.png") as image:
+        assert image.mode == "RGB" and image.width > 5 * 116
+    assert len(list((tmp_path / "demo" / "filled").glob("*.png"))) == 5
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "facefill", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "reconstruct" in result.stdout
