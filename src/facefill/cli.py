@@ -121,6 +121,7 @@ def _reconstruct(
     model: Path = typer.Option(..., "--model", "-m", help="Model file written by 'facefill train'."),
     method: str = typer.Option("auto", help=f"Method: {', '.join(METHODS)}."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist (default: skip them)."),
+    report: Optional[Path] = typer.Option(None, help="Also write a side-by-side HTML page into this folder."),
 ) -> None:
     """Fill the missing parts of face depth images; outputs keep each input's relative path, format and dtype."""
     get_method(method)
@@ -137,12 +138,92 @@ def _reconstruct(
 
         summary = batch.reconstruct_files(face_model, pairs, method, overwrite, on_outcome=report)
     stdout.print(f"{summary.line('reconstructed')} -> {out}")
+    if report is not None:
+        from .io import read_depth
+        from .report import write_reconstruction_report
+
+        done = [o for o in summary.outcomes if o.status == batch.DONE]
+        records = [(str(o.source), read_depth(o.source), read_depth(o.target)) for o in done[:200]]
+        page = write_reconstruction_report(records, face_model.missing_value_, report)
+        stdout.print(f"Report: {page}")
     if summary.failed:
         raise typer.Exit(1)
 
 
 reconstruct = app.command("reconstruct")(_user_errors(_reconstruct))
 test = app.command("test", help="Alias of 'reconstruct' (the original system's name).")(_user_errors(_reconstruct))
+
+
+# -------------------------------------------------------------- evaluate
+def _names(text: Optional[str], default) -> list[str]:
+    return list(default) if text is None else [name.strip() for name in text.split(",") if name.strip()]
+
+
+@app.command()
+@_user_errors
+def evaluate(
+    data_dir: Path = typer.Argument(..., help="Folder of complete face depth images (searched recursively)."),
+    methods: Optional[str] = typer.Option(
+        None, help="Comma-separated methods and baselines [default: every facefill method, seed, telea, ns, biharmonic]."
+    ),
+    families: Optional[str] = typer.Option(None, help="Comma-separated mask families [default: blobs,half,chin,top,band]."),
+    masks_per_face: int = typer.Option(3, help="Masks per family per held-out face."),
+    seed: int = typer.Option(0, help="Seed of the mask generators."),
+    report: Optional[Path] = typer.Option(None, help="Write report.html, results.json and pictures into this folder."),
+    missing_value: Optional[str] = typer.Option(
+        None, help="Value marking missing pixels [default: 255 for 8-bit, 0 for 16-bit, nan for float]."
+    ),
+) -> None:
+    """Score methods against baselines by the leave-one-out protocol (PROTOCOL.md) on complete faces."""
+    from . import evaluate as protocol
+
+    paths = find_images(data_dir)
+    images, loaded = batch.load_training_images(paths)
+    for outcome in loaded.failed:
+        _error_line(outcome.message)
+    method_names = _names(methods, protocol.DEFAULT_METHODS)
+    family_names = _names(families, protocol.FAMILIES)
+    total = len(images) * len(family_names) * masks_per_face
+    with _progress(total, "evaluating") as advance:
+        result = protocol.evaluate(
+            images,
+            methods=method_names,
+            families=family_names,
+            masks_per_face=masks_per_face,
+            seed=seed,
+            missing_value=parse_missing_value(missing_value),
+            on_case=advance,
+        )
+    for name, why in result.skipped.items():
+        stderr.print(f"note: skipped {name}: {why}")
+    _print_summary(result)
+    if report is not None:
+        from .report import write_evaluation_report
+
+        stdout.print(f"Report: {write_evaluation_report(result, report)}")
+    if loaded.failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(result) -> None:
+    from rich.table import Table
+
+    summary = result.summary()
+    for family in (*result.settings["families"], "overall"):
+        table = Table(title=family, title_justify="left")
+        for column in ("method", "MAE", "RMSE", "fill IoU", "changed", "ms/image"):
+            table.add_column(column, justify="left" if column == "method" else "right")
+        for method, by_family in summary.items():
+            row = by_family[family]
+            table.add_row(
+                method,
+                f"{row['mae']:.2f}",
+                f"{row['rmse']:.2f}",
+                f"{row['iou']:.3f}",
+                str(row["changed"]),
+                f"{row['ms']:.2f}",
+            )
+        stdout.print(table)
 
 
 # ------------------------------------------------------------------ demo

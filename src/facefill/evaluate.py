@@ -236,12 +236,20 @@ class Evaluation:
         return table
 
     def to_json(self) -> dict:
-        return {
-            "settings": self.settings,
-            "skipped": self.skipped,
-            "summary": self.summary(),
-            "cases": self.cases,
-        }
+        """Settings, skipped baselines, summary and every case, JSON-ready (NaN as null)."""
+        return _nan_to_none(
+            {"settings": self.settings, "skipped": self.skipped, "summary": self.summary(), "cases": self.cases}
+        )
+
+
+def _nan_to_none(value):
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def _aggregate(rows: list[dict]) -> dict[str, float]:

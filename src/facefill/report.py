@@ -107,3 +107,192 @@ def save_model_preview(model, model_path: str | os.PathLike) -> Path:
         path = model_path.with_name(model_path.stem + ".average.png")
     save_picture(sheet([[("average face", colorize(model.mean_, low, high))]], zoom=3), path)
     return path
+
+
+# ------------------------------------------------------------ HTML reports
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+td.best { font-weight: bold; background: #e8f4e8; }
+img { max-width: 100%; image-rendering: pixelated; }
+figure { margin: 0 0 1.5em; }
+figcaption { color: #555; font-size: 0.9em; }
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{title}</h1>\n{body}\n</body></html>\n"
+    )
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path, "w") as handle:
+        handle.write(text)
+
+
+def _format(metric: str, value: float) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if metric == "iou":
+        return f"{value:.3f}"
+    if metric == "changed":
+        return f"{int(value)}"
+    return f"{value:.2f}"
+
+
+def metric_table_html(summary: dict, families: Sequence[str], metric: str) -> str:
+    """An HTML table of one metric: methods down, families and overall across; the best per column bold."""
+    columns = [*families, "overall"]
+    best = {}
+    for column in columns:
+        values = [s[column][metric] for s in summary.values() if column in s and not np.isnan(s[column][metric])]
+        if values and metric in ("mae", "rmse", "iou"):
+            best[column] = max(values) if metric == "iou" else min(values)
+    rows = []
+    for method, by_family in summary.items():
+        cells = []
+        for column in columns:
+            value = by_family.get(column, {}).get(metric, float("nan"))
+            css = " class='best'" if column in best and value == best[column] else ""
+            cells.append(f"<td{css}>{_format(metric, value)}</td>")
+        rows.append(f"<tr><td>{method}</td>{''.join(cells)}</tr>")
+    header = "".join(f"<th>{c}</th>" for c in ["method", *columns])
+    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+
+
+def mae_chart(summary: dict, families: Sequence[str], path: Path) -> None:
+    """Bar chart of MAE per family and method (PNG), with matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "matplotlib is not installed; install the eval extra: pip install 'facefill[eval]'"
+        ) from exc
+    methods = list(summary)
+    groups = [*families, "overall"]
+    width = 0.8 / max(len(methods), 1)
+    figure, axes = plt.subplots(figsize=(1.6 * len(groups) + 2, 3.6), dpi=100)
+    for i, method in enumerate(methods):
+        values = [summary[method].get(g, {}).get("mae", np.nan) for g in groups]
+        axes.bar(np.arange(len(groups)) + (i - (len(methods) - 1) / 2) * width, values, width, label=method)
+    axes.set_xticks(np.arange(len(groups)), groups)
+    axes.set_ylabel("MAE (image units)")
+    axes.set_yscale("log")
+    axes.legend(ncols=min(len(methods), 4), fontsize="small")
+    axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as handle:
+        figure.savefig(handle, format="png")
+    plt.close(figure)
+
+
+def example_sheet(example, missing_value: float) -> Image.Image:
+    """Two rows for one case: input (hidden area outlined) | each method's output | truth,
+    and under each output its absolute error, all on one colour scale."""
+    from .io import to_float
+
+    truth = to_float(example.truth, missing_value)
+    low, high = depth_range([truth])
+    outline = lambda rgb: outline_overlay(rgb, example.hidden)  # noqa: E731
+    outputs = {name: to_float(output, missing_value) for name, output in example.outputs.items()}
+    errors = {name: np.where(example.hidden, np.abs(out - truth), np.nan) for name, out in outputs.items()}
+    finite = [e[np.isfinite(e)] for e in errors.values()]
+    limit = float(np.percentile(np.concatenate(finite), 98)) if any(f.size for f in finite) else 1.0
+    top = [("input", outline(colorize(to_float(example.given, missing_value), low, high)))]
+    top += [(name, outline(colorize(out, low, high))) for name, out in outputs.items()]
+    top += [("truth", colorize(truth, low, high))]
+    blank = np.full_like(top[0][1], 255)
+    bottom = [(f"|error| 0-{limit:.1f}", blank)]
+    bottom += [(f"{name} error", outline(error_map(errors[name], limit))) for name in outputs]
+    return sheet([top, bottom])
+
+
+def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
+    """Write ``report.html`` (tables, MAE chart, example cases) and ``results.json`` into ``out_dir``."""
+    import json
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = evaluation.settings
+    summary = evaluation.summary()
+    families = settings["families"]
+    _write_text(out_dir / "results.json", json.dumps(evaluation.to_json(), indent=1, allow_nan=False))
+    mae_chart(summary, families, out_dir / "mae.png")
+    figures = []
+    for i, example in enumerate(evaluation.examples):
+        name = f"cases/{example.family}-{i:02d}.png"
+        save_picture(example_sheet(example, evaluation.missing_value), out_dir / name)
+        figures.append(
+            f"<figure><img src='{name}' alt='{example.family} case'><figcaption>{example.family}, "
+            f"held-out face {example.face_index}: hidden area outlined; second row: absolute error "
+            "inside it</figcaption></figure>"
+        )
+    skipped = "".join(f"<li>{m}: {why}</li>" for m, why in evaluation.skipped.items())
+    body = (
+        f"<p>Leave-one-out over {settings['faces']} faces of {settings['size'][1]}x{settings['size'][0]} "
+        f"{settings['dtype']}; {settings['masks_per_face']} masks per family per face, seed {settings['seed']}. "
+        "MAE and RMSE over hidden face pixels that the method filled, in the image's units; fill IoU inside the "
+        "hidden area; changed: pixels outside it that differ from the input (summed); time per image with the "
+        "model loaded. Best per column in bold.</p>"
+        + (f"<p>Skipped baselines:</p><ul>{skipped}</ul>" if skipped else "")
+        + "<h2>MAE</h2>"
+        + metric_table_html(summary, families, "mae")
+        + "<img src='mae.png' alt='MAE per family and method'>"
+        + "<h2>RMSE</h2>"
+        + metric_table_html(summary, families, "rmse")
+        + "<h2>Fill IoU</h2>"
+        + metric_table_html(summary, families, "iou")
+        + "<h2>Changed pixels outside the hidden area</h2>"
+        + metric_table_html(summary, families, "changed")
+        + "<h2>Milliseconds per image</h2>"
+        + metric_table_html(summary, families, "ms")
+        + "<h2>Cases</h2>"
+        + "".join(figures)
+        + "<p>Raw numbers: <a href='results.json'>results.json</a>.</p>"
+    )
+    _write_text(out_dir / "report.html", _page("facefill evaluation", body))
+    return out_dir / "report.html"
+
+
+def write_reconstruction_report(records, missing_value: float, out_dir: str | os.PathLike, limit: int = 200) -> Path:
+    """Side-by-side page for real holed images: input | output | filled area.
+
+    ``records`` is a sequence of ``(name, given, output)``; at most ``limit`` are pictured.
+    """
+    from .io import missing_mask, to_float
+
+    out_dir = Path(out_dir)
+    figures = []
+    for i, (name, given, output) in enumerate(records[:limit]):
+        filled = missing_mask(given, missing_value) & ~missing_mask(output, missing_value)
+        low, high = depth_range([to_float(given, missing_value)])
+        area = np.full(given.shape + (3,), 235, dtype=np.uint8)
+        area[~missing_mask(given, missing_value)] = (150, 150, 150)
+        area[filled] = (200, 30, 30)
+        picture = sheet(
+            [
+                [
+                    ("input", colorize(to_float(given, missing_value), low, high)),
+                    ("output", outline_overlay(colorize(to_float(output, missing_value), low, high), filled)),
+                    ("filled area", area),
+                ]
+            ]
+        )
+        file = f"images/{i:04d}.png"
+        save_picture(picture, out_dir / file)
+        figures.append(f"<figure><img src='{file}' alt='{name}'><figcaption>{name}: {int(filled.sum())} pixels filled</figcaption></figure>")
+    more = f"<p>{len(records) - limit} more images not pictured.</p>" if len(records) > limit else ""
+    body = "<p>Filled area: red; observed face: grey.</p>" + "".join(figures) + more
+    _write_text(out_dir / "report.html", _page("facefill reconstruction", body))
+    return out_dir / "report.html"
