@@ -129,14 +129,14 @@ def _reconstruct(
     pairs = batch.plan_outputs(input_path, out)
     with _progress(len(pairs), "reconstructing") as advance:
 
-        def report(outcome: batch.Outcome) -> None:
+        def show(outcome: batch.Outcome) -> None:
             if outcome.status == batch.FAILED:
                 _error_line(outcome.message)
             elif outcome.message:
                 stderr.print(f"note: {outcome.message}")
             advance()
 
-        summary = batch.reconstruct_files(face_model, pairs, method, overwrite, on_outcome=report)
+        summary = batch.reconstruct_files(face_model, pairs, method, overwrite, on_outcome=show)
     stdout.print(f"{summary.line('reconstructed')} -> {out}")
     if report is not None:
         from .io import read_depth
