@@ -149,3 +149,32 @@ def test_python_dash_m_entry_point(tmp_path):
 
     result = subprocess.run([sys.executable, "-m", "facefill", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "reconstruct" in result.stdout
+
+
+def test_evaluate_prints_tables_and_writes_report(tmp_path):
+    from facefill.synth import make_faces
+
+    for i, face in enumerate(make_faces(3, shape=(60, 58), seed=3)):
+        write_depth(tmp_path / "data" / f"{i}.png", face)
+    result = run(
+        "evaluate", tmp_path / "data", "--methods", "auto,seed,telea", "--families", "band,half",
+        "--masks-per-face", "1", "--report", tmp_path / "rep",
+    )
+    assert result.exit_code == 0, result.stderr
+    for word in ("band", "half", "overall", "auto", "telea", "fill IoU", "changed"):
+        assert word in result.stdout
+    assert (tmp_path / "rep" / "report.html").is_file() and (tmp_path / "rep" / "results.json").is_file()
+
+
+def test_evaluate_unknown_family_is_an_error(tmp_path, faces8):
+    write_depth(tmp_path / "a.png", faces8[0])
+    write_depth(tmp_path / "b.png", faces8[1])
+    result = run("evaluate", tmp_path, "--families", "hat")
+    assert result.exit_code == 1 and "Error: mask family 'hat' is not known" in result.stderr
+
+
+def test_reconstruct_report_page(tmp_path, trained, faces8):
+    _holed_folder(tmp_path / "in", faces8[:2], 255)
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--model", trained, "--report", tmp_path / "r")
+    assert result.exit_code == 0, result.stderr
+    assert "pixels filled" in (tmp_path / "r" / "report.html").read_text()

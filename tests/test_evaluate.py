@@ -1,0 +1,166 @@
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from facefill import evaluate as ev
+from facefill.errors import InvalidParameterError
+from facefill.synth import make_faces
+
+
+@pytest.fixture(scope="module")
+def small_faces():
+    return make_faces(4, shape=(60, 58), seed=4)
+
+
+def _square_face():
+    truth = np.full((10, 10), 255, np.uint8)
+    truth[2:8, 2:8] = 50
+    hidden = np.zeros((10, 10), bool)
+    hidden[3:6, 3:6] = True
+    given = truth.copy()
+    given[hidden] = 255
+    return truth, given, hidden
+
+
+def test_perfect_reconstruction_scores_zero_error_and_iou_one():
+    truth, given, hidden = _square_face()
+    scores = ev.score(truth, given, truth, hidden, 255)
+    assert scores == {"mae": 0.0, "rmse": 0.0, "iou": 1.0, "changed": 0}
+
+
+def test_constant_offset_scores_that_offset():
+    truth, given, hidden = _square_face()
+    output = truth.copy()
+    output[hidden] = 53
+    scores = ev.score(truth, given, output, hidden, 255)
+    assert scores["mae"] == pytest.approx(3.0) and scores["rmse"] == pytest.approx(3.0)
+
+
+def test_painting_background_inside_the_hidden_area_lowers_iou():
+    truth, given, _ = _square_face()
+    hidden = np.zeros((10, 10), bool)
+    hidden[:, 5:] = True  # half the face and the background beside it
+    given = truth.copy()
+    given[hidden] = 255
+    output = truth.copy()
+    output[hidden] = 50  # 18 face pixels right, 32 background pixels wrongly painted
+    scores = ev.score(truth, given, output, hidden, 255)
+    assert scores["iou"] == pytest.approx(18 / 50)
+    assert scores["mae"] == 0.0
+
+
+def test_leaving_face_unfilled_lowers_iou_and_scores_only_filled_pixels():
+    truth, given, hidden = _square_face()
+    output = given.copy()
+    output[3, 3:6] = 50
+    scores = ev.score(truth, given, output, hidden, 255)
+    assert scores["iou"] == pytest.approx(3 / 9) and scores["mae"] == 0.0
+
+
+def test_nothing_filled_gives_nan_error():
+    truth, given, hidden = _square_face()
+    assert math.isnan(ev.score(truth, given, given, hidden, 255)["mae"])
+
+
+def test_changed_counts_pixels_outside_hidden_that_differ():
+    truth, given, hidden = _square_face()
+    output = truth.copy()
+    output[0, 0] = 7  # painted background
+    output[2, 2] = 49  # altered observed pixel
+    assert ev.score(truth, given, output, hidden, 255)["changed"] == 2
+
+
+@pytest.mark.parametrize("family", ev.FAMILIES)
+def test_every_family_hides_face_and_is_reproducible(small_faces, family):
+    face = small_faces[0] != 255
+    first = ev.make_mask(family, face, ev.mask_rng(0, 0, family, 0))
+    again = ev.make_mask(family, face, ev.mask_rng(0, 0, family, 0))
+    np.testing.assert_array_equal(first, again)
+    assert (first & face).any() and (face & ~first).any()
+
+
+def test_half_hides_one_side_of_the_face_centre():
+    face = np.zeros((120, 116), bool)
+    face[10:110, 16:100] = True  # 84 px wide: the protocol's reference width
+    for i in range(10):
+        hidden = ev.make_mask("half", face, ev.mask_rng(0, i, "half", 0))
+        columns = np.nonzero(hidden[50])[0]
+        edge = columns.max() + 1 if columns.min() == 0 else columns.min()
+        assert abs(edge - 57.5) <= 6
+        assert hidden[:, 0].all() or hidden[:, -1].all()
+
+
+def test_band_is_14_pixels_high_for_an_84_pixel_face_and_scales():
+    face = np.zeros((120, 116), bool)
+    face[10:110, 16:100] = True
+    assert ev.make_mask("band", face, ev.mask_rng(0, 0, "band", 0))[:, 50].sum() == 14
+    wide = np.zeros((240, 232), bool)
+    wide[20:220, 32:200] = True  # twice as wide
+    assert ev.make_mask("band", wide, ev.mask_rng(0, 0, "band", 0))[:, 100].sum() == 28
+
+
+def test_unknown_family():
+    with pytest.raises(InvalidParameterError, match="mask family 'hat' is not known"):
+        ev.make_mask("hat", np.ones((5, 5), bool), np.random.default_rng(0))
+
+
+def test_evaluate_scores_every_method_on_the_same_masks(small_faces):
+    result = ev.evaluate(small_faces, masks_per_face=1, examples_per_family=1)
+    summary = result.summary()
+    assert list(summary) == list(ev.DEFAULT_METHODS)
+    assert len(result.cases) == 4 * 5 * len(ev.DEFAULT_METHODS)
+    for method, by_family in summary.items():
+        assert set(by_family) == {*ev.FAMILIES, "overall"}
+        assert by_family["overall"]["cases"] == 20
+    assert len(result.examples) == 5 and set(result.examples[0].outputs) == set(ev.DEFAULT_METHODS)
+    json_ready = result.to_json()
+    assert json_ready["settings"]["faces"] == 4 and len(json_ready["cases"]) == len(result.cases)
+
+
+def test_same_seed_same_scores_other_seed_other_masks(small_faces):
+    def maes(seed):
+        return [c["mae"] for c in ev.evaluate(small_faces, ["seed"], ["blobs"], 1, seed=seed).cases]
+
+    assert maes(0) == maes(0)
+    assert maes(0) != maes(1)
+
+
+def test_baselines_fill_only_inside_the_majority_silhouette_and_enclosed_holes(small_faces):
+    result = ev.evaluate(small_faces, ["telea", "ns", "biharmonic"], ["blobs"], 1)
+    for case in result.cases:
+        assert case["iou"] > 0.5
+
+
+def test_missing_extra_skips_baselines_with_the_reason(small_faces, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    result = ev.evaluate(small_faces, ["seed", "telea", "ns"], ["band"], 1)
+    assert set(result.skipped) == {"telea", "ns"}
+    assert "pip install 'facefill[eval]'" in result.skipped["telea"]
+    assert result.settings["methods"] == ["seed"]
+
+
+def test_only_unavailable_methods_is_an_error(small_faces, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(InvalidParameterError, match="no method can be scored"):
+        ev.evaluate(small_faces, ["telea"], ["band"], 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"methods": ["magic"]}, "method 'magic' is not known"),
+        ({"families": ["hat"]}, "mask family 'hat' is not known"),
+        ({"families": []}, "families is empty"),
+        ({"masks_per_face": 0}, "masks_per_face 0 is not valid"),
+    ],
+)
+def test_invalid_arguments(small_faces, kwargs, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        ev.evaluate(small_faces, **kwargs)
+
+
+def test_one_face_is_not_enough(small_faces):
+    with pytest.raises(InvalidParameterError, match="at least 2"):
+        ev.evaluate(small_faces[:1])

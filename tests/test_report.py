@@ -1,0 +1,59 @@
+import re
+
+import numpy as np
+import pytest
+
+from facefill import report
+from facefill.evaluate import evaluate
+from facefill.synth import make_faces
+
+
+def test_turbo_runs_from_blue_to_red():
+    low, high = report.turbo(np.array([0.15, 0.9]))
+    assert low[2] > low[0] and high[0] > high[2]
+
+
+def test_colorize_shows_missing_white_and_separates_close_depths():
+    depth = np.array([[50.0, 51.0, np.nan]])
+    rgb = report.colorize(depth, 50, 60)
+    assert (rgb[0, 2] == 255).all()
+    assert (rgb[0, 0] != rgb[0, 1]).any()
+
+
+def _references(html: str) -> list[str]:
+    return re.findall(r"(?:src|href)='([^']+)'", html)
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    return evaluate(make_faces(3, shape=(60, 58), seed=6), masks_per_face=1, examples_per_family=1)
+
+
+def test_evaluation_report_references_only_files_that_exist(tmp_path, evaluation):
+    page = report.write_evaluation_report(evaluation, tmp_path / "rep")
+    html = page.read_text()
+    references = _references(html)
+    assert "mae.png" in references and "results.json" in references
+    assert sum(r.startswith("cases/") for r in references) == 5
+    for reference in references:
+        assert (tmp_path / "rep" / reference).is_file(), reference
+    assert "<table>" in html and "biharmonic" in html
+
+
+def test_reconstruction_report(tmp_path):
+    faces = make_faces(1, seed=0)
+    given = faces[0].copy()
+    given[40:50, 40:50] = 255
+    page = report.write_reconstruction_report([("a.png", given, faces[0])], 255, tmp_path / "r")
+    html = page.read_text()
+    assert "100 pixels filled" in html
+    for reference in _references(html):
+        assert (tmp_path / "r" / reference).is_file()
+
+
+def test_model_preview_never_overwrites_a_png_named_model(tmp_path):
+    from facefill.model import FaceModel
+
+    model = FaceModel().fit(make_faces(2, seed=0))
+    assert report.save_model_preview(model, tmp_path / "m.npz") == tmp_path / "m.png"
+    assert report.save_model_preview(model, tmp_path / "m.png") == tmp_path / "m.average.png"
