@@ -1,0 +1,153 @@
+"""Throughput and training-scaling benchmark: ratios against references measured in the same run.
+
+    python benchmarks/throughput.py                 # 2000 images, training 20..5000 faces
+    python benchmarks/throughput.py --images 200 --train-sizes 20,200   # quick
+
+Reconstruction, end to end on a folder of PNG copies of the sample test faces
+(``../shared/dataset/test``; synthetic holed faces if it is absent):
+
+- ``facefill reconstruct``: the command, as a user runs it (process start included);
+- Pillow floor: read each PNG and write it again with Pillow, nothing else;
+- original loop: read, the original rule as a per-pixel Python loop, write.
+
+Training: time and peak traced memory of ``FaceModel().fit`` on N synthetic faces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from facefill.io import find_images, read_depth, write_depth
+from facefill.model import FaceModel
+from facefill.synth import make_faces
+
+DATASET = Path(__file__).resolve().parents[1].parent / "shared" / "dataset"
+
+
+def make_inputs(folder: Path, count: int) -> list[Path]:
+    """``count`` PNG copies of the sample test faces (or synthetic holed faces), in 100-file folders."""
+    if (DATASET / "test").is_dir():
+        faces = [read_depth(p) for p in find_images(DATASET / "test")]
+    else:
+        faces = list(make_faces(4, seed=9))
+        for face in faces:
+            face[40:70, 30:60] = 255
+    paths = []
+    for i in range(count):
+        path = folder / f"batch-{i // 100:03d}" / f"face-{i:05d}.png"
+        write_depth(path, faces[i % len(faces)])
+        paths.append(path)
+    return paths
+
+
+def train_model(path: Path) -> FaceModel:
+    if (DATASET / "train").is_dir():
+        model = FaceModel().fit([read_depth(p) for p in find_images(DATASET / "train")])
+    else:
+        model = FaceModel().fit(make_faces(20, seed=0))
+    model.save(path)
+    return model
+
+
+def time_facefill(inputs: Path, out: Path, model: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "facefill", "reconstruct", str(inputs), "--out", str(out), "--model", str(model)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def time_pillow_floor(paths: list[Path], out: Path) -> float:
+    start = time.perf_counter()
+    for path in paths:
+        with Image.open(path) as image:
+            image.load()
+            target = out / path.name
+            image.save(target)
+    return time.perf_counter() - start
+
+
+def original_rule_loop(image: np.ndarray, average: np.ndarray) -> np.ndarray:
+    """The original scripts' per-pixel loop: mirror pixel if known, else the average's pixel."""
+    height, width = image.shape
+    result = image.copy()
+    for y in range(height):
+        for x in range(width):
+            if image[y, x] == 255:
+                mirror = image[y, width - 1 - x]
+                result[y, x] = mirror if mirror != 255 else average[y, x]
+    return result
+
+
+def time_original_loop(paths: list[Path], out: Path, model: FaceModel) -> float:
+    average = np.where(model.outline_, np.rint(np.nan_to_num(model.mean_)), 255).astype(np.uint8)
+    start = time.perf_counter()
+    for path in paths:
+        with Image.open(path) as image:
+            pixels = np.array(image)
+        Image.fromarray(original_rule_loop(pixels, average)).save(out / path.name)
+    return time.perf_counter() - start
+
+
+def training_row(n: int) -> tuple[int, float, float]:
+    faces = make_faces(n, seed=n)
+    tracemalloc.start()
+    start = time.perf_counter()
+    FaceModel().fit(faces)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return n, seconds, peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=2000, help="images in the reconstruction folder")
+    parser.add_argument("--loop-images", type=int, default=200, help="images run through the slow original loop")
+    parser.add_argument("--train-sizes", default="20,100,1000,5000", help="comma-separated training set sizes")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="facefill-bench-"))
+    try:
+        paths = make_inputs(work / "in", args.images)
+        model = train_model(work / "model.npz")
+        (work / "pillow").mkdir()
+        (work / "loop").mkdir()
+        facefill_s = time_facefill(work / "in", work / "out", work / "model.npz")
+        pillow_s = time_pillow_floor(paths, work / "pillow")
+        loop_paths = paths[: args.loop_images]
+        loop_s = time_original_loop(loop_paths, work / "loop", model)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    rates = {
+        "facefill reconstruct": args.images / facefill_s,
+        "Pillow read+write floor": args.images / pillow_s,
+        "original per-pixel loop": len(loop_paths) / loop_s,
+    }
+    print(f"Reconstruction of {args.images} PNGs of 116x120 (original loop on {len(loop_paths)}):")
+    for name, rate in rates.items():
+        print(f"  {name:26s} {rate:9.1f} images/s")
+    print(f"  facefill / Pillow floor    {rates['facefill reconstruct'] / rates['Pillow read+write floor']:9.2f}x")
+    print(f"  facefill / original loop   {rates['facefill reconstruct'] / rates['original per-pixel loop']:9.2f}x")
+    print("\nTraining (FaceModel().fit on synthetic 116x120 faces):")
+    print(f"  {'faces':>6s} {'seconds':>9s} {'peak MiB':>9s}")
+    for n in (int(v) for v in args.train_sizes.split(",")):
+        _, seconds, peak = training_row(n)
+        print(f"  {n:6d} {seconds:9.3f} {peak:9.1f}")
+
+
+if __name__ == "__main__":
+    main()
