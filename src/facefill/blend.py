@@ -77,3 +77,86 @@ def _anchored(unknown: np.ndarray, known: np.ndarray) -> np.ndarray:
     touching[np.unique(labels[border])] = True
     touching[0] = False
     return touching[labels]
+
+
+def _neighbour_index(unknown: np.ndarray, known: np.ndarray):
+    """Index maps for the solver: unknown pixels 0..n-1, known pixels 0..m-1, others -1."""
+    unknown_index = np.full(unknown.shape, -1, dtype=np.int64)
+    known_index = np.full(unknown.shape, -1, dtype=np.int64)
+    unknown_index[unknown] = np.arange(int(unknown.sum()))
+    known_index[known] = np.arange(int(known.sum()))
+    return unknown_index, known_index
+
+
+def smooth_correction(
+    residual: np.ndarray,
+    unknown: np.ndarray,
+    screening: float = 1e-3,
+    soft: np.ndarray | None = None,
+    soft_weight: float = 0.0,
+) -> np.ndarray:
+    """A smooth field over ``unknown`` that meets ``residual`` (and its slope) at the hole border.
+
+    Minimises the squared Laplacian of the field (thin-plate / biharmonic
+    energy) over every pixel whose 5-point stencil lies in the hole and its
+    two-pixel ring of known residuals, plus ``screening`` times the squared
+    field, which makes it decay away from the border instead of extrapolating
+    far into large holes. Pixels next to neither (the background side of a
+    hole) get natural boundary conditions.
+
+    Parameters
+    ----------
+    residual : (H, W) float ndarray
+        Known values (observed minus prior) where finite.
+    unknown : (H, W) bool ndarray
+        Pixels to solve for.
+    screening : float
+        Weight of the decay term (larger: shorter reach).
+    soft : (H, W) float ndarray, optional
+        Weaker evidence inside the hole (finite where known), such as mirrored
+        observed pixels: the field is drawn towards it with ``soft_weight``.
+    soft_weight : float
+        Weight of ``soft`` relative to the smoothness term.
+
+    Returns
+    -------
+    correction : (H, W) float ndarray
+        The field on ``unknown``, 0 elsewhere.
+    """
+    height, width = unknown.shape
+    correction = np.zeros(unknown.shape)
+    n = int(unknown.sum())
+    if n == 0:
+        return correction
+    ring = ndimage.binary_dilation(unknown, iterations=2) & ~unknown & np.isfinite(residual)
+    active = unknown | ring
+    unknown_index, known_index = _neighbour_index(unknown, ring)
+    # Laplacian rows: pixels of the hole or its first ring whose whole stencil is active
+    centres = ndimage.binary_dilation(unknown) & active
+    padded = np.pad(active, 1)
+    full = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    rows_r, rows_c = np.nonzero(centres & full)
+    m = rows_r.size
+    stencil = ((0, 0, -4.0), (-1, 0, 1.0), (1, 0, 1.0), (0, -1, 1.0), (0, 1, 1.0))
+    a_rows, a_cols, a_vals = [], [], []
+    b = np.zeros(m)
+    for dr, dc, weight in stencil:
+        rr, cc = rows_r + dr, rows_c + dc
+        u = unknown_index[rr, cc]
+        is_u = u >= 0
+        a_rows.append(np.nonzero(is_u)[0])
+        a_cols.append(u[is_u])
+        a_vals.append(np.full(int(is_u.sum()), weight))
+        is_k = ~is_u
+        b[is_k] -= weight * residual[rr[is_k], cc[is_k]]
+    a = sparse.csr_matrix((np.concatenate(a_vals), (np.concatenate(a_rows), np.concatenate(a_cols))), shape=(m, n))
+    diagonal = np.full(n, screening)
+    rhs = a.T @ b
+    if soft is not None and soft_weight > 0:
+        soft_values = soft[unknown]
+        has_soft = np.isfinite(soft_values)
+        diagonal[has_soft] += soft_weight
+        rhs[has_soft] += soft_weight * soft_values[has_soft]
+    normal = (a.T @ a + sparse.diags(diagonal)).tocsc()
+    correction[unknown] = sparse_linalg.spsolve(normal, rhs)
+    return correction

@@ -18,11 +18,14 @@ Which missing pixels are face (the outline rule) is part of each method:
     The original rule: the mirror's value where the mirror is observed, else
     the average face's value inside the model's outline.
 ``auto``
-    The best method facefill has; for now ``seed``.
+    facefill's face model: registers the model to the face, fits the
+    statistical shape prior to the observed (and, with less weight, the
+    mirrored) pixels, decides the outline with ``outline.face_pixels`` and
+    blends the prior into the hole border with a smooth correction.
 
-For every method a hole enclosed by observed pixels is face: whatever such a
-hole still lacks after the method's rule is filled harmonically from its
-border.
+For the other methods a hole enclosed by observed pixels is face: whatever
+such a hole still lacks after the method's rule is filled harmonically from
+its border.
 """
 
 from __future__ import annotations
@@ -32,9 +35,13 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .blend import harmonic_fill
+from scipy import ndimage
+
+from .align import register, warp_to_image, warp_to_model
+from .blend import harmonic_fill, smooth_correction
 from .errors import InvalidParameterError
-from .outline import enclosed_holes
+from .masks import REFERENCE_FACE_WIDTH
+from .outline import ANGLES, enclosed_holes, face_pixels
 from .symmetry import mirror_about_centre
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,9 +50,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class Method:
+    """A named way to fill: ``fill(model, depth)`` returns the depth (float, NaN = missing)
+    with the pixels it judges face filled, or a ``Fill`` that also carries a confidence map."""
+
     name: str
     summary: str
-    fill: Callable[["FaceModel", np.ndarray], np.ndarray]
+    fill: Callable[["FaceModel", np.ndarray], "np.ndarray | Fill"]
+
+
+@dataclass
+class Fill:
+    """A method's result with its per-pixel confidence in [0, 1] (1 observed, 0 background)."""
+
+    values: np.ndarray
+    confidence: np.ndarray
 
 
 def _fill_enclosed_rest(filled: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -84,10 +102,80 @@ def fill_seed(model: "FaceModel", depth: np.ndarray) -> np.ndarray:
     return _fill_enclosed_rest(filled, missing)
 
 
+#: Edges this deep inside the registered model outline (at the reference face width) are cuts.
+CUT_MARGIN = 3.0
+#: Decay weight of the blending correction (see ``blend.smooth_correction``).
+BLEND_SCREENING = 1e-3
+#: Weight of mirrored observed pixels in the blend, times the prior's cross-validated mirror weight.
+MIRROR_BLEND_WEIGHT = 0.05
+#: Reach (pixels) over which the blend's trust in the border fades into the prior's uncertainty.
+CONFIDENCE_REACH = 6.0
+
+
+def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
+    prior = model.prior_
+    observed = np.isfinite(depth)
+    transform = register(depth, prior.template, prior.support)
+    if transform.is_identity(radius=max(depth.shape) / 2):
+        prediction, spread = prior.fit_face(depth)
+        model_face = prior.support
+        mirrored_depth = depth[:, ::-1]
+    else:
+        prediction, spread = prior.fit_face(warp_to_model(depth, transform))
+        prediction = warp_to_image(prediction, transform, fill="nearest")
+        spread = warp_to_image(spread, transform, fill="nearest")
+        model_face = warp_to_image(prior.support, transform)
+        mirrored_depth = warp_to_image(warp_to_model(depth, transform)[:, ::-1], transform)
+    centre, axis_angle = face_axis(transform, prior.support)
+
+    def mirror_angle(index: np.ndarray) -> np.ndarray:
+        angle = -np.pi + index * 2 * np.pi / ANGLES
+        return np.rint((2 * axis_angle - angle + np.pi) / (2 * np.pi) * ANGLES).astype(int) % ANGLES
+
+    face_width = _face_width(observed | enclosed_holes(~observed))
+    face = face_pixels(
+        observed, model_face, centre, mirror_angle, margin=CUT_MARGIN * face_width / REFERENCE_FACE_WIDTH, depth=depth
+    )
+    # residuals are known on the observed face and zero on the background around the hole;
+    # mirrored observed pixels are weaker evidence inside it
+    residual = np.where(observed, depth - prediction, 0.0)
+    residual[face] = np.nan
+    soft = np.where(face, mirrored_depth - prediction, np.nan)
+    correction = smooth_correction(
+        residual, face, BLEND_SCREENING, soft=soft, soft_weight=MIRROR_BLEND_WEIGHT * prior.mirror_weight
+    )
+    values = depth.copy()
+    values[face] = prediction[face] + correction[face]
+    # confidence: near the border the blend trusts the observed pixels; far inside, the prior's spread
+    distance = ndimage.distance_transform_edt(~observed)
+    uncertainty = spread * (1 - np.exp(-distance / CONFIDENCE_REACH))
+    confidence = np.where(observed, 1.0, 0.0)
+    confidence[face] = 1.0 / (1.0 + uncertainty[face] / prior.depth_scale)
+    return Fill(values, confidence)
+
+
+def face_axis(transform, support: np.ndarray) -> tuple[tuple[float, float], float]:
+    """The face's centre (row, col) and the direction angle of its symmetry axis, in the image.
+
+    The model's outline is symmetric about its centre column; both are taken
+    back to the image through the registration.
+    """
+    rows, _ = np.nonzero(support)
+    axis_col = (support.shape[1] - 1) / 2
+    centre_row = float(rows.mean()) if rows.size else (support.shape[0] - 1) / 2
+    img_r, img_c = transform.invert(np.array([centre_row, centre_row + 50.0]), np.array([axis_col, axis_col]))
+    return (float(img_r[0]), float(img_c[0])), float(np.arctan2(img_r[1] - img_r[0], img_c[1] - img_c[0]))
+
+
+def _face_width(face: np.ndarray) -> float:
+    columns = np.nonzero(face.any(axis=0))[0]
+    return float(columns[-1] - columns[0] + 1) if columns.size else REFERENCE_FACE_WIDTH
+
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("auto", "the best method facefill has (now: seed)", fill_seed),
+        Method("auto", "facefill's face model: registered shape prior, outline rule, seamless blend", fill_auto),
         Method("seed", "the original rule: mirror pixel, else average face", fill_seed),
         Method("symmetry", "mirror pixel about the image's vertical centre line", fill_symmetry),
         Method("average", "average face inside the model's outline", fill_average),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io as _io
+import json
 import math
 import os
 import zipfile
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+from scipy import ndimage
 
 from .errors import (
     InvalidParameterError,
@@ -28,7 +30,8 @@ from .io import (
     missing_mask,
     to_float,
 )
-from .methods import Method, get_method
+from .methods import Fill, Method, get_method
+from .prior import ShapePrior, fit_prior
 
 FORMAT_VERSION = 1
 _FORMAT_TAG = "facefill-model"
@@ -50,6 +53,15 @@ class FaceModel:
         average and the batch's average where both are face, missing elsewhere.
     batch_size : int, default 1
         Batch size of the running average (ignored for ``"mean"``).
+    n_components : int or "auto", default "auto"
+        Principal components of the shape prior used to fill (``"auto"``:
+        chosen by cross-validation on the training faces).
+    noise : float or "auto", default "auto"
+        Pixel noise of the prior fit, in image units: the regularisation
+        (larger trusts the mean face more). ``"auto"``: cross-validated.
+    mirror_weight : float or "auto", default "auto"
+        Weight of mirrored observed pixels as evidence, relative to observed
+        ones. ``"auto"``: cross-validated.
 
     Attributes
     ----------
@@ -67,6 +79,9 @@ class FaceModel:
         The value that marks missing pixels.
     n_images_ : int
         Number of training faces.
+    prior_ : facefill.prior.ShapePrior
+        The statistical shape prior (mean, components, variances, chosen
+        settings and their cross-validated error).
 
     Examples
     --------
@@ -79,9 +94,19 @@ class FaceModel:
     True
     """
 
-    def __init__(self, average: str = "mean", batch_size: int = 1):
+    def __init__(
+        self,
+        average: str = "mean",
+        batch_size: int = 1,
+        n_components: int | str = "auto",
+        noise: float | str = "auto",
+        mirror_weight: float | str = "auto",
+    ):
         self.average = average
         self.batch_size = batch_size
+        self.n_components = n_components
+        self.noise = noise
+        self.mirror_weight = mirror_weight
 
     # ------------------------------------------------------------------ fit
     def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None) -> "FaceModel":
@@ -103,6 +128,9 @@ class FaceModel:
             raise InvalidParameterError(f"average {self.average!r} is not known; expected one of {', '.join(AVERAGES)}")
         if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
             raise InvalidParameterError(f"batch_size {self.batch_size!r} is not valid; expected a whole number >= 1")
+        _check_setting("n_components", self.n_components, integer=True, minimum=0)
+        _check_setting("noise", self.noise, integer=False, minimum=0)
+        _check_setting("mirror_weight", self.mirror_weight, integer=False, minimum=0)
         stack = _stack_images(images)
         missing_value = default_missing_value(stack.dtype) if missing_value is None else missing_value
         missing_value = check_missing_value(missing_value, stack.dtype)
@@ -117,6 +145,7 @@ class FaceModel:
                 self.mean_ = np.where(count > 0, np.nansum(depths, axis=0) / count, np.nan)
         else:
             self.mean_ = _running_intersection_average(depths, self.batch_size)
+        self.prior_ = fit_prior(depths, self.n_components, self.noise, self.mirror_weight)
         self.shape_ = stack.shape[1:]
         self.dtype_ = stack.dtype
         self.missing_value_ = missing_value
@@ -142,7 +171,9 @@ class FaceModel:
             raise NotFittedError("this FaceModel is not fitted yet; call fit(images) or FaceModel.load(path) first")
 
     # ---------------------------------------------------------- reconstruct
-    def reconstruct(self, image: np.ndarray, method: "str | Method" = "auto") -> np.ndarray:
+    def reconstruct(
+        self, image: np.ndarray, method: "str | Method" = "auto", return_confidence: bool = False
+    ) -> "np.ndarray | tuple[np.ndarray, np.ndarray]":
         """Fill the missing pixels of a face that the method decides are face.
 
         Parameters
@@ -154,11 +185,19 @@ class FaceModel:
             A name from ``facefill.methods.METHODS``, or a ``Method`` (such as
             an evaluation baseline).
 
+        return_confidence : bool, default False
+            Also return the per-pixel confidence of the result.
+
         Returns
         -------
         filled : (H, W) ndarray
             A new array of the input's dtype. Observed pixels are unchanged;
             missing pixels judged background keep the missing value.
+        confidence : (H, W) float32 ndarray, only with ``return_confidence``
+            1 for observed pixels, 0 for background, in between for filled
+            pixels (lower further from observed pixels and where the model is
+            uncertain). Methods other than ``auto`` rate a fill by its distance
+            to observed pixels only.
         """
         self._check_fitted()
         fill = (method if isinstance(method, Method) else get_method(method)).fill
@@ -169,12 +208,20 @@ class FaceModel:
             raise NothingObservedError("every pixel of the image is missing; there is no face to fill")
         result = image.copy()
         if not missing.any():
-            return result
-        depth = to_float(image, self.missing_value_)
-        filled = fill(self, depth)
+            confidence = np.ones(image.shape, dtype=np.float32)
+            return (result, confidence) if return_confidence else result
+        outcome = fill(self, to_float(image, self.missing_value_))
+        filled = outcome.values if isinstance(outcome, Fill) else outcome
         write = missing & np.isfinite(filled)
         result[write] = _to_dtype(filled[write], image.dtype, self.missing_value_)
-        return result
+        if not return_confidence:
+            return result
+        if isinstance(outcome, Fill):
+            confidence = outcome.confidence
+        else:
+            confidence = np.where(missing, 0.0, 1.0)
+            confidence[write] = np.exp(-ndimage.distance_transform_edt(missing)[write] / 10.0)
+        return result, confidence.astype(np.float32)
 
     def check_image(self, image: np.ndarray, name: str = "image") -> None:
         """Raise ``ShapeMismatchError`` unless ``image`` has the model's size and dtype."""
@@ -201,7 +248,10 @@ class FaceModel:
             "n_images": np.array(self.n_images_),
             "mean": self.mean_,
             "frequency": self.frequency_,
+            "settings": np.array(json.dumps({"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight})),
         }
+        for name in ShapePrior.ARRAYS + ShapePrior.SCALARS:
+            arrays[f"prior_{name}"] = np.asarray(getattr(self.prior_, name))
         with atomic_output(path) as handle:
             np.savez_compressed(handle, **arrays)
 
@@ -231,14 +281,20 @@ class FaceModel:
         try:
             shape = tuple(int(v) for v in fields["shape"])
             dtype = np.dtype(str(fields["dtype"]))
-            model = cls(average=str(fields["average"]), batch_size=int(fields["batch_size"]))
+            settings = json.loads(str(fields["settings"]))
+            model = cls(average=str(fields["average"]), batch_size=int(fields["batch_size"]), **settings)
             model.mean_ = np.asarray(fields["mean"], dtype=np.float64)
             model.frequency_ = np.asarray(fields["frequency"], dtype=np.float64)
             model.shape_ = shape
             model.dtype_ = dtype
             model.missing_value_ = check_missing_value(float(fields["missing_value"]), dtype)
             model.n_images_ = int(fields["n_images"])
-        except (KeyError, TypeError, ValueError) as exc:
+            prior = {name: np.asarray(fields[f"prior_{name}"]) for name in ShapePrior.ARRAYS}
+            prior.update({name: fields[f"prior_{name}"].item() for name in ShapePrior.SCALARS})
+            prior["domain"] = prior["domain"].astype(bool)
+            prior["n_components"] = int(prior["n_components"])
+            model.prior_ = ShapePrior(**prior)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelFileError(f"{path}: facefill model file is damaged ({type(exc).__name__}: {exc})") from exc
         if (
             len(shape) != 2
@@ -246,6 +302,10 @@ class FaceModel:
             or model.mean_.shape != shape
             or model.frequency_.shape != shape
             or model.average not in AVERAGES
+            or model.prior_.template.shape != shape
+            or model.prior_.components.shape[1:] != shape
+            or model.prior_.components.shape[0] != model.prior_.variances.shape[0]
+            or not 0 <= model.prior_.n_components <= model.prior_.components.shape[0]
         ):
             raise ModelFileError(f"{path}: facefill model file is damaged (inconsistent sizes or fields)")
         return model
@@ -272,6 +332,15 @@ def _stack_images(images: Iterable[np.ndarray]) -> np.ndarray:
             f"dtype {first.dtype} is not supported; expected one of {', '.join(str(d) for d in SUPPORTED_DTYPES)}"
         )
     return np.stack([np.asarray(image) for image in images])
+
+
+def _check_setting(name: str, value, integer: bool, minimum: float) -> None:
+    if isinstance(value, str) and value == "auto":
+        return
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= minimum:
+        expected = "a whole number" if integer else "a number"
+        raise InvalidParameterError(f"{name} {value!r} is not valid; expected \"auto\" or {expected} >= {minimum}")
 
 
 def _running_intersection_average(depths: np.ndarray, batch_size: int) -> np.ndarray:

@@ -7,6 +7,8 @@ reach the image border each method applies its own rule (see ``methods``).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from scipy import ndimage
 
@@ -30,3 +32,171 @@ def enclosed_holes(missing: np.ndarray) -> np.ndarray:
     1
     """
     return ndimage.binary_fill_holes(~missing) & missing
+
+
+ANGLES = 720
+HIDDEN_RAY_SPREAD = 4
+OFFSET_GUARD = 20
+MIN_CUT_RAYS = 12
+RIM_THRESHOLD = 0.6
+RIM_REACH = 3.0
+
+
+def _polar(mask: np.ndarray, centre: tuple[float, float], max_radius: float, step: float = 0.5) -> np.ndarray:
+    """``mask`` sampled on a polar grid (ANGLES x radii) around ``centre`` (nearest pixel)."""
+    angles = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
+    radii = np.arange(0.0, max_radius, step)
+    rows = centre[0] + np.sin(angles)[:, None] * radii[None, :]
+    cols = centre[1] + np.cos(angles)[:, None] * radii[None, :]
+    return ndimage.map_coordinates(mask.astype(np.uint8), [rows, cols], order=0, mode="constant") > 0
+
+
+def _outer_radius(polar: np.ndarray, step: float = 0.5) -> np.ndarray:
+    """Per angle, the radius just beyond the outermost True sample (0 where none)."""
+    any_true = polar.any(axis=1)
+    last = polar.shape[1] - 1 - np.argmax(polar[:, ::-1], axis=1)
+    return np.where(any_true, (last + 1) * step, 0.0)
+
+
+def _fill_gaps_periodic(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Linear interpolation of a periodic sequence across its unknown entries."""
+    if known.all() or not known.any():
+        return values if known.all() else np.zeros_like(values)
+    index = np.arange(len(values))
+    known_index = index[known]
+    n = len(values)
+    xp = np.concatenate([known_index - n, known_index, known_index + n])
+    fp = np.tile(values[known], 3)
+    return np.interp(index, xp, fp)
+
+
+def _short_runs(flags: np.ndarray, min_length: int) -> np.ndarray:
+    """True entries of a periodic sequence that belong to runs shorter than ``min_length``."""
+    if flags.all() or not flags.any():
+        return np.zeros_like(flags)
+    start = int(np.argmin(flags))  # rotate so that the sequence starts with a False entry
+    rolled = np.roll(flags, -start)
+    labels, count = ndimage.label(rolled)
+    lengths = np.bincount(labels.ravel())
+    short = (lengths < min_length) & (np.arange(count + 1) > 0)
+    return np.roll(short[labels], start)
+
+
+def _rimness(depth, observed, polar_observed, last_observed, visible, centre, max_radius) -> np.ndarray:
+    """Per ray, how much the depth where the ray leaves the face looks like this face's rim.
+
+    0 at the face's typical (median) depth, 1 at the median depth where its
+    visible outline is; the sign of depth (nearer larger or smaller) does not matter.
+    """
+    step = 0.5
+    last = np.clip(np.rint(last_observed / step).astype(int) - 1, 0, polar_observed.shape[1] - 1)
+    angles = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
+    # step back half a pixel so that the sample lands inside the face
+    radius = np.clip(last * step - 0.5, 0, None)
+    rows = np.clip(np.rint(centre[0] + np.sin(angles) * radius).astype(int), 0, depth.shape[0] - 1)
+    cols = np.clip(np.rint(centre[1] + np.cos(angles) * radius).astype(int), 0, depth.shape[1] - 1)
+    end_depth = depth[rows, cols]
+    interior = float(np.nanmedian(depth[observed]))
+    rim = float(np.nanmedian(end_depth[visible])) if np.isfinite(end_depth[visible]).any() else interior
+    if abs(rim - interior) < 1e-9:
+        return np.zeros(ANGLES)
+    return np.nan_to_num((end_depth - interior) / (rim - interior), nan=0.0)
+
+
+def face_pixels(
+    observed: np.ndarray,
+    model_face: np.ndarray,
+    centre: tuple[float, float],
+    mirror_angle: Callable[[np.ndarray], np.ndarray],
+    margin: float,
+    depth: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which missing pixels are face: facefill's outline rule.
+
+    Parameters
+    ----------
+    observed : (H, W) bool ndarray
+        Observed (face) pixels.
+    model_face : (H, W) bool ndarray
+        The model's outline registered to this face.
+    centre : (float, float)
+        The face's centre (row, col), on its symmetry axis.
+    mirror_angle : callable
+        Maps polar angle indices (0..ANGLES-1, angles about ``centre``) to the
+        indices of their mirror images about the face's symmetry axis.
+    margin : float
+        How far inside the predicted outline the last observed face pixel of a
+        ray must be for the outline there to count as hidden (pixels).
+    depth : (H, W) float ndarray, optional
+        The face's depth (NaN missing): where a ray leaves the face at a depth
+        like the face's visible rim, the outline is visible there even if the
+        model's outline is up to a few margins further out.
+
+    Returns
+    -------
+    face : (H, W) bool ndarray
+        Missing pixels judged face.
+
+    Notes
+    -----
+    The outline is treated as star-shaped about the face's centre. Along each
+    ray from the centre:
+
+    - a missing pixel with observed face further out is face (a hole in the face);
+    - beyond the last observed face pixel, the outline is *visible* when that
+      pixel is near the predicted outline: nothing beyond it is filled, so the
+      visible outline is kept exactly, never grown;
+    - otherwise the outline is hidden, and missing pixels are face up to the
+      predicted outline: the mirrored observed outline where the mirror ray is
+      visible, else the registered model's outline, shifted by how much this
+      face's visible outline differs from the model's on either side of the gap.
+
+    A hole enclosed by observed pixels is always face.
+    """
+    missing = ~observed
+    enclosed = enclosed_holes(missing)
+    open_missing = missing & ~enclosed
+    if not open_missing.any():
+        return enclosed
+    height, width = observed.shape
+    max_radius = float(np.hypot(height, width))
+    polar_observed = _polar(observed, centre, max_radius)
+    last_observed = _outer_radius(polar_observed)
+    model_radius = _outer_radius(_polar(model_face, centre, max_radius))
+    # this face's outline is the model's scaled: estimate the scale on rays where the outline is seen
+    scale = 1.0
+    for _ in range(3):
+        visible = (last_observed >= scale * model_radius - margin) & (last_observed > 0) & (model_radius > 0)
+        if not visible.any():
+            break
+        scale = float(np.median(last_observed[visible] / model_radius[visible]))
+    model_radius = scale * model_radius
+    visible = (last_observed >= model_radius - margin) & (last_observed > 0)
+    # this face's outline differs from the model's; learn by how much from visible rays away from the cuts
+    near_cut = ndimage.maximum_filter1d((~visible).astype(np.uint8), 2 * OFFSET_GUARD + 1, mode="wrap") > 0
+    offset = _fill_gaps_periodic(last_observed - model_radius, visible & ~near_cut)
+    predicted = model_radius + offset
+    mirrored = mirror_angle(np.arange(ANGLES))
+    use_mirror = ~visible & visible[mirrored]
+    predicted = np.where(use_mirror, last_observed[mirrored], predicted)
+    visible = (last_observed >= predicted - margin) & (last_observed > 0)
+    # a ray that ends on the face's rim (depth like this face's visible outline), not far inside the
+    # predicted outline, ends on the outline: the model's outline is off there, not a cut
+    if depth is not None and visible.any():
+        rimness = _rimness(depth, observed, polar_observed, last_observed, visible, centre, max_radius)
+        visible |= (rimness > RIM_THRESHOLD) & (last_observed >= predicted - RIM_REACH * margin)
+    # a dent of a few rays is a notch of a ragged outline, not a cut
+    visible |= _short_runs(~visible, MIN_CUT_RAYS)
+    # a cut rarely ends exactly where a ray grazes it: rays next to hidden ones are hidden too
+    spread = ndimage.maximum_filter1d((~visible).astype(np.uint8), 2 * HIDDEN_RAY_SPREAD + 1, mode="wrap")
+    visible = spread == 0
+    # on a visible ray only deep gaps are holes: shallow ones are notches of a ragged outline
+    limit = np.where(visible, last_observed - margin, np.maximum(predicted, last_observed))
+
+    rows, cols = np.nonzero(open_missing)
+    angle = np.arctan2(rows - centre[0], cols - centre[1])
+    index = np.rint((angle + np.pi) / (2 * np.pi) * ANGLES).astype(int) % ANGLES
+    radius = np.hypot(rows - centre[0], cols - centre[1])
+    face = np.zeros_like(observed)
+    face[rows, cols] = radius < limit[index] - 0.5
+    return enclosed | face

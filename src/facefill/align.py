@@ -1,0 +1,217 @@
+"""Registration of the model to a face: a similarity transform (shift, scale, small rotation).
+
+The transform maps image coordinates to model coordinates. It is estimated by
+Gauss-Newton (Lucas-Kanade) on the depth of the observed pixels against the
+model's mean face, with a free depth offset, coarse to fine. Because the
+model's mean is symmetric (mirrored faces are in its training set), the
+face's own symmetry axis is the model's centre line taken back to the image.
+
+References
+----------
+S. Baker and I. Matthews, "Lucas-Kanade 20 years on: a unifying framework",
+IJCV 56 (3), 2004.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+#: Transforms closer to the identity than this (pixels, at the face's edge) are treated as the identity.
+IDENTITY_TOLERANCE = 0.2
+MAX_SHIFT_FRACTION = 0.15
+MAX_LOG_SCALE = 0.15
+MAX_ANGLE = np.deg2rad(12)
+#: Prior standard deviations of shift (rows, cols; pixels), log scale and angle (radians).
+PRIOR_STD = np.array([2.0, 2.0, 0.04, np.deg2rad(3.0)])
+SHIFT_ONLY = np.array([True, True, False, False])
+VERTICAL_ONLY = np.array([True, False, False, False])
+FULL = np.array([True, True, True, True])
+#: Share of observed pixels whose mirror about the image's centre line is observed, needed to
+#: estimate the horizontal shift, scale and rotation.
+MIN_BALANCE = 0.8
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """``model = scale * R(angle) @ (image - centre) + centre + shift``, points as (row, col)."""
+
+    shift_row: float = 0.0
+    shift_col: float = 0.0
+    log_scale: float = 0.0
+    angle: float = 0.0
+    centre_row: float = 0.0
+    centre_col: float = 0.0
+
+    @property
+    def scale(self) -> float:
+        return float(np.exp(self.log_scale))
+
+    def _matrix(self) -> np.ndarray:
+        c, s = np.cos(self.angle), np.sin(self.angle)
+        return self.scale * np.array([[c, -s], [s, c]])
+
+    def apply(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Image points -> model points."""
+        m = self._matrix()
+        dr, dc = rows - self.centre_row, cols - self.centre_col
+        return (
+            m[0, 0] * dr + m[0, 1] * dc + self.centre_row + self.shift_row,
+            m[1, 0] * dr + m[1, 1] * dc + self.centre_col + self.shift_col,
+        )
+
+    def invert(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model points -> image points."""
+        m = np.linalg.inv(self._matrix())
+        dr, dc = rows - self.centre_row - self.shift_row, cols - self.centre_col - self.shift_col
+        return m[0, 0] * dr + m[0, 1] * dc + self.centre_row, m[1, 0] * dr + m[1, 1] * dc + self.centre_col
+
+    def is_identity(self, radius: float) -> bool:
+        """Whether no point within ``radius`` of the centre moves by more than the tolerance."""
+        movement = np.hypot(self.shift_row, self.shift_col) + radius * (abs(self.scale - 1) + abs(self.angle))
+        return movement < IDENTITY_TOLERANCE
+
+    def axis_column(self, row: float, model_axis_col: float) -> float:
+        """Image column of the face's symmetry axis at image row ``row``."""
+        # points on the model's vertical axis, taken back to the image
+        model_rows = np.array([0.0, 1.0]) * 100.0
+        img_r, img_c = self.invert(model_rows, np.full(2, model_axis_col))
+        t = (row - img_r[0]) / (img_r[1] - img_r[0])
+        return float(img_c[0] + t * (img_c[1] - img_c[0]))
+
+
+def register(
+    depth: np.ndarray,
+    template: np.ndarray,
+    support: np.ndarray,
+    iterations: int = 8,
+    sigmas: tuple[float, ...] = (2.0, 0.8),
+    step: int = 2,
+) -> Similarity:
+    """Estimate the similarity that best maps the observed depth onto ``template``.
+
+    Parameters
+    ----------
+    depth : (H, W) float ndarray
+        The face, NaN where missing.
+    template : (H, W) float ndarray
+        The model's mean face, defined at every pixel (extended beyond the face).
+    support : (H, W) bool ndarray
+        Model pixels where the template is a real face (its residuals are trusted).
+    iterations : int
+        Gauss-Newton steps per scale.
+    sigmas : tuple of float
+        Gaussian smoothing of the template at each scale, coarse to fine.
+    step : int
+        Use every ``step``-th observed pixel in each direction (speed).
+    """
+    height, width = depth.shape
+    observed = np.isfinite(depth)
+    sample = np.zeros_like(observed)
+    sample[::step, ::step] = True
+    rows, cols = np.nonzero(observed & sample)
+    centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
+    identity = Similarity(centre_row=centre_row, centre_col=centre_col)
+    if rows.size < 20:
+        return identity
+    values = depth[rows, cols]
+    params = np.zeros(4)
+    # With one side of the face hidden, horizontal shift and scale trade off against each other
+    # (the visible half can be matched either way): then only the vertical shift is estimated and
+    # the axis stays at the image's centre line, the best guess for a centred crop.
+    balance = (observed & observed[:, ::-1]).sum() / max(observed.sum(), 1)
+    stages = (SHIFT_ONLY, FULL) if balance >= MIN_BALANCE else (VERTICAL_ONLY,)
+    for free in stages:
+        for sigma in sigmas:
+            params = _gauss_newton(values, rows, cols, template, support, params, sigma, iterations, free)
+    return Similarity(*params, centre_row, centre_col)
+
+
+def _gauss_newton(values, rows, cols, template, support, params, sigma, iterations, free) -> np.ndarray:
+    """MAP Gauss-Newton steps of the parameters marked ``free`` at one template smoothing."""
+    height, width = template.shape
+    centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
+    smooth = _smoothed(template, sigma)
+    grad_r = ndimage.sobel(smooth, axis=0) / 8.0
+    grad_c = ndimage.sobel(smooth, axis=1) / 8.0
+    support_f = support.astype(np.float64)
+    params = params.copy()
+    for _ in range(iterations):
+        t = Similarity(*params, centre_row, centre_col)
+        mr, mc = t.apply(rows.astype(np.float64), cols.astype(np.float64))
+        coords = np.vstack([mr, mc])
+        inside = ndimage.map_coordinates(support_f, coords, order=1, mode="constant") > 0.99
+        if inside.sum() < 20:
+            break
+        model_values = ndimage.map_coordinates(smooth, coords[:, inside], order=1, mode="nearest")
+        gr = ndimage.map_coordinates(grad_r, coords[:, inside], order=1, mode="nearest")
+        gc = ndimage.map_coordinates(grad_c, coords[:, inside], order=1, mode="nearest")
+        dr, dc = rows[inside] - centre_row, cols[inside] - centre_col
+        # d(model point)/d(params) at the current parameters
+        scale, angle = np.exp(params[2]), params[3]
+        ca, sa = np.cos(angle), np.sin(angle)
+        d_r_dscale = scale * (ca * dr - sa * dc)
+        d_c_dscale = scale * (sa * dr + ca * dc)
+        d_r_dangle = scale * (-sa * dr - ca * dc)
+        d_c_dangle = scale * (ca * dr - sa * dc)
+        jacobian = np.column_stack(
+            [gr, gc, gr * d_r_dscale + gc * d_c_dscale, gr * d_r_dangle + gc * d_c_dangle, np.ones_like(gr)]
+        )
+        residual = values[inside] - model_values
+        # MAP step: a Gaussian prior keeps the transform near the identity unless the data insist
+        # (faces are cropped roughly centred); parameters not free are held; the depth offset is free
+        noise = max(float(np.var(residual - residual.mean())), 1e-12)
+        precision = np.zeros(5)
+        precision[:4] = np.where(free, noise / PRIOR_STD**2, 1e12 * noise)
+        normal = jacobian.T @ jacobian + np.diag(precision)
+        update = np.linalg.solve(normal, jacobian.T @ residual - np.concatenate([precision[:4] * params, [0.0]]))
+        params = params + np.where(free, update[:4], 0.0)
+        params[:2] = np.clip(params[:2], -MAX_SHIFT_FRACTION * height, MAX_SHIFT_FRACTION * height)
+        params[2] = np.clip(params[2], -MAX_LOG_SCALE, MAX_LOG_SCALE)
+        params[3] = np.clip(params[3], -MAX_ANGLE, MAX_ANGLE)
+        if np.abs(update[:2]).max() < 0.01 and np.abs(update[2:4]).max() < 1e-4:
+            break
+    return params
+
+
+_SMOOTHED: dict = {}
+
+
+def _smoothed(template: np.ndarray, sigma: float) -> np.ndarray:
+    """The template blurred at ``sigma``, cached (one model's templates are reused for every face)."""
+    key = (id(template), template.shape, sigma)
+    cached = _SMOOTHED.get(key)
+    if cached is None or cached[0] is not template:
+        if len(_SMOOTHED) > 16:
+            _SMOOTHED.clear()
+        cached = (template, ndimage.gaussian_filter(template, sigma))
+        _SMOOTHED[key] = cached
+    return cached[1]
+
+
+def warp_to_model(image: np.ndarray, transform: Similarity, fill: str = "nan") -> np.ndarray:
+    """Resample an image-frame array on the model's grid, bilinearly.
+
+    For float arrays NaN spreads to the neighbouring samples and points outside
+    the image are NaN (``fill="nan"``) or their nearest edge value
+    (``fill="nearest"``); bool masks are resampled by majority.
+    """
+    return _resample(image, transform.invert, fill)
+
+
+def warp_to_image(model_array: np.ndarray, transform: Similarity, fill: str = "nan") -> np.ndarray:
+    """Resample a model-frame array on the image's grid (as ``warp_to_model``)."""
+    return _resample(model_array, transform.apply, fill)
+
+
+def _resample(array: np.ndarray, mapping, fill: str) -> np.ndarray:
+    height, width = array.shape
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
+    coords = np.array(mapping(rows, cols))
+    if array.dtype == bool:
+        return ndimage.map_coordinates(array.astype(np.float64), coords, order=1, mode="constant") >= 0.5
+    if fill == "nearest":
+        return ndimage.map_coordinates(array, coords, order=1, mode="nearest")
+    return ndimage.map_coordinates(array, coords, order=1, mode="constant", cval=np.nan)

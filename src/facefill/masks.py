@@ -1,0 +1,63 @@
+"""The protocol's mask families (``../shared/PROTOCOL.md``): which pixels a test hides.
+
+Used by ``facefill evaluate`` to score methods and by ``FaceModel.fit`` to
+choose its settings by cross-validation on the training faces.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InvalidParameterError
+
+FAMILIES = ("blobs", "half", "chin", "top", "band")
+#: Mask sizes in PROTOCOL.md are for a face this many pixels wide and scale with the face's width.
+REFERENCE_FACE_WIDTH = 84.0
+
+
+def face_box(face: np.ndarray) -> tuple[int, int, int, int]:
+    """Bounding box ``(top, bottom, left, right)`` of a face mask, inclusive."""
+    ys, xs = np.nonzero(face)
+    return int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
+
+
+def make_mask(family: str, face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The pixels one mask of ``family`` hides, for a face mask ``face`` of shape (H, W).
+
+    The families and their sizes are PROTOCOL.md's; sizes scale with the face's width.
+    """
+    top, bottom, left, right = face_box(face)
+    width, height = right - left + 1, bottom - top + 1
+    scale = width / REFERENCE_FACE_WIDTH
+    ys, xs = np.mgrid[0 : face.shape[0], 0 : face.shape[1]].astype(np.float64)
+    if family == "blobs":
+        hidden = np.zeros(face.shape, dtype=bool)
+        for _ in range(rng.integers(1, 4)):
+            cy, cx = rng.uniform(top, bottom), rng.uniform(left, right)
+            a, b = rng.uniform(6, 18, size=2) * scale
+            angle = rng.uniform(0, np.pi)
+            du, dv = xs - cx, ys - cy
+            u = np.cos(angle) * du + np.sin(angle) * dv
+            v = -np.sin(angle) * du + np.cos(angle) * dv
+            hidden |= (u / a) ** 2 + (v / b) ** 2 <= 1
+        return hidden
+    if family == "half":
+        column = (left + right) / 2 + rng.uniform(-5, 5) * scale
+        return xs < column if rng.random() < 0.5 else xs > column
+    if family == "chin":
+        return ys > top + rng.uniform(0.60, 0.85) * height
+    if family == "top":
+        radius = rng.uniform(18, 30) * scale
+        cx = left + width * rng.uniform(0.3, 0.7)
+        column = face[:, min(max(int(round(cx)), 0), face.shape[1] - 1)]
+        cy = np.argmax(column) if column.any() else top
+        return (xs - cx) ** 2 + (ys - cy) ** 2 <= radius**2
+    if family == "band":
+        band_top = top + rng.uniform(0.25, 0.40) * height
+        return (ys >= band_top) & (ys < band_top + 14 * scale)
+    raise InvalidParameterError(f"mask family {family!r} is not known; expected one of {', '.join(FAMILIES)}")
+
+
+def mask_rng(seed: int, face_index: int, family: str, mask_index: int) -> np.random.Generator:
+    """The generator of one mask: the same masks whatever methods or families are run."""
+    return np.random.default_rng([seed, face_index, FAMILIES.index(family), mask_index])

@@ -1,0 +1,301 @@
+"""The statistical face prior: PCA of the training faces and its gappy, regularised fit.
+
+Training faces (and their mirror images) are vectors over the *domain*, the
+pixels where any training face is face. A face is background at some domain
+pixels; those gaps are imputed by EM-PCA (alternately fit a PCA and predict the
+gaps) so that every face is complete over the domain. The prior is then the
+mean plus principal components with their variances.
+
+A new face is fitted from its observed pixels only (gappy PCA, Everson &
+Sirovich 1995) by Bayesian ridge regression: coefficient ``k`` has prior
+variance ``variances[k]``, the pixels have noise ``noise**2``, and a depth
+offset is fitted freely. Mirrored observed pixels enter as extra evidence with
+a lower weight.
+
+References
+----------
+R. Everson and L. Sirovich, "Karhunen-Loeve procedure for gappy data",
+J. Opt. Soc. Am. A 12 (8), 1995.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EM_ITERATIONS = 12
+EM_COMPONENTS = 8
+
+
+def impute_gaps(rows: np.ndarray, iterations: int = EM_ITERATIONS, rank: int = EM_COMPONENTS) -> np.ndarray:
+    """Fill NaN gaps of ``rows`` (n, p) by EM-PCA of rank ``rank``; returns a new array."""
+    gaps = np.isnan(rows)
+    filled = np.where(gaps, np.nanmean(rows, axis=0), rows)
+    rank = min(rank, len(rows) - 1)
+    if not gaps.any() or rank < 1:
+        return filled
+    for _ in range(iterations):
+        mean = filled.mean(axis=0)
+        u, s, vt = np.linalg.svd(filled - mean, full_matrices=False)
+        low_rank = mean + (u[:, :rank] * s[:rank]) @ vt[:rank]
+        filled[gaps] = low_rank[gaps]
+    return filled
+
+
+def principal_components(rows: np.ndarray, max_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean (p,), components (k, p) and their variances (k,) of complete rows (n, p).
+
+    The sign of each component is fixed (largest absolute loading positive) so
+    that results are reproducible across platforms.
+    """
+    mean = rows.mean(axis=0)
+    centred = rows - mean
+    k = max(0, min(max_components, len(rows) - 1, rows.shape[1]))
+    if len(rows) <= rows.shape[1]:
+        # few faces, many pixels: eigenvectors of the small Gram matrix give the components
+        eigenvalues, vectors = np.linalg.eigh(centred @ centred.T)
+        order = np.argsort(eigenvalues)[::-1][:k]
+        s = np.sqrt(np.clip(eigenvalues[order], 0, None))
+        keep = s > s[0] * 1e-9 if k else np.zeros(0, dtype=bool)
+        order, s = order[keep], s[keep]
+        k = len(order)
+        components = (vectors[:, order].T @ centred) / s[:, None]
+    else:
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        components = vt[:k]
+    signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
+    components = components * signs[:, None]
+    variances = s[:k] ** 2 / max(len(rows) - 1, 1)
+    return mean, components, variances
+
+
+@dataclass
+class GappyFit:
+    """The fitted coefficients and what is needed for predictions and their variance."""
+
+    offset: float
+    coefficients: np.ndarray
+    precision_inverse: np.ndarray  # posterior covariance of (offset, coefficients) / noise**2
+
+
+def gappy_fit(
+    design: np.ndarray,
+    target: np.ndarray,
+    weights: np.ndarray,
+    variances: np.ndarray,
+    noise: float,
+) -> GappyFit:
+    """Bayesian ridge fit of ``target ~ offset + design @ coefficients``.
+
+    Parameters
+    ----------
+    design : (m, k) ndarray
+        Component values at the m pixels with evidence.
+    target : (m,) ndarray
+        Evidence minus the mean face.
+    weights : (m,) ndarray
+        1 for observed pixels, lower for mirrored evidence.
+    variances : (k,) ndarray
+        Prior variance of each coefficient.
+    noise : float
+        Pixel noise standard deviation (the regularisation).
+    """
+    k = design.shape[1]
+    a = np.empty((design.shape[0], k + 1))
+    a[:, 0] = 1.0
+    a[:, 1:] = design
+    aw = a * weights[:, None]
+    gram = a.T @ aw
+    penalty = np.empty(k + 1)
+    penalty[0] = 1e-6  # the offset is all but free
+    penalty[1:] = noise**2 / variances
+    gram[np.diag_indices(k + 1)] += penalty
+    solution = np.linalg.solve(gram, aw.T @ target)
+    return GappyFit(float(solution[0]), solution[1:], np.linalg.inv(gram))
+
+
+# ------------------------------------------------------------ the prior
+COMPONENT_GRID = (0, 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+NOISE_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)  # times the depth scale
+MIRROR_WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0)
+MAX_CV_FOLDS = 20
+
+
+@dataclass
+class ShapePrior:
+    """Mean face, principal components and the fit settings chosen by cross-validation.
+
+    All arrays are in the model frame, where the mean face is symmetric about
+    the image's vertical centre line.
+    """
+
+    template: np.ndarray  # (H, W) mean face, extended beyond the domain by its nearest value
+    components: np.ndarray  # (K, H, W) float32, zero outside the domain
+    variances: np.ndarray  # (K,)
+    domain: np.ndarray  # (H, W) bool: pixels where any training face (or its mirror) is face
+    frequency: np.ndarray  # (H, W) share of training faces and mirrors that are face
+    depth_scale: float  # typical spread of depth between faces (image units)
+    n_components: int
+    noise: float
+    mirror_weight: float
+    cv_error: float  # cross-validated MAE of the chosen settings (image units)
+
+    ARRAYS = ("template", "components", "variances", "domain", "frequency")
+    SCALARS = ("depth_scale", "n_components", "noise", "mirror_weight", "cv_error")
+
+    @property
+    def support(self) -> np.ndarray:
+        """Model pixels where at least half the training faces are face: the model's outline."""
+        return self.frequency >= 0.5
+
+    def fit_face(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fit the prior to a face in the model frame; return its prediction and predictive std.
+
+        ``depth`` is (H, W), NaN where missing. Mirrored observed pixels are extra
+        evidence with weight ``mirror_weight``.
+        """
+        observed = np.isfinite(depth) & self.domain
+        mirrored = depth[:, ::-1]
+        mirror_evidence = ~observed & np.isfinite(mirrored) & self.domain if self.mirror_weight > 0 else None
+        k = self.n_components
+        comps = self.components[:k]
+        evidence = observed if mirror_evidence is None else observed | mirror_evidence
+        values = np.where(observed, depth, mirrored)[evidence]
+        weights = np.where(observed[evidence], 1.0, self.mirror_weight)
+        design = comps[:, evidence].T.astype(np.float64)
+        fit = gappy_fit(design, values - self.template[evidence], weights, self.variances[:k], self.noise)
+        prediction = self.template + fit.offset + np.tensordot(fit.coefficients, comps, axes=1)
+        # predictive variance of the mean prediction: a^T Cov a with a = (1, components)
+        basis = np.concatenate([np.ones((1,) + depth.shape), comps], axis=0).reshape(k + 1, -1)
+        spread = np.einsum("ip,ij,jp->p", basis, fit.precision_inverse, basis).reshape(depth.shape)
+        std = self.noise * np.sqrt(1.0 + np.clip(spread, 0, None))
+        return prediction, std
+
+
+def fit_prior(
+    depths: np.ndarray,
+    n_components="auto",
+    noise="auto",
+    mirror_weight="auto",
+    families: tuple[str, ...] | None = None,
+    seed: int = 0,
+) -> ShapePrior:
+    """Learn the shape prior from complete faces (N, H, W; NaN = background).
+
+    Settings left as ``"auto"`` are chosen by cross-validation: for up to
+    ``MAX_CV_FOLDS`` training faces, the prior is refitted without the face and
+    its mirror, the face is hidden with masks of every protocol family, and the
+    settings with the lowest mean absolute error on the hidden face pixels win.
+    """
+    from .masks import FAMILIES, make_mask
+
+    families = FAMILIES if families is None else families
+    n, height, width = depths.shape
+    both = np.concatenate([depths, depths[:, :, ::-1]])
+    face = np.isfinite(both)
+    domain = face.any(axis=0)
+    frequency = face.mean(axis=0)
+    rows = impute_gaps(both[:, domain])
+    spread = rows.std(axis=0)
+    depth_scale = float(np.median(spread)) if spread.size else 1.0
+    depth_scale = depth_scale if depth_scale > 0 else 1.0
+    max_k = max(COMPONENT_GRID) if n_components == "auto" else int(n_components)
+    mean, components, variances = principal_components(rows, max_k)
+
+    chosen_k = n_components
+    chosen_noise = noise
+    chosen_weight = mirror_weight
+    cv_error = float("nan")
+    if "auto" in (n_components, noise, mirror_weight) and n >= 3:
+        grid_k = [k for k in COMPONENT_GRID if k <= components.shape[0]] if n_components == "auto" else [int(n_components)]
+        grid_noise = [depth_scale * g for g in NOISE_GRID] if noise == "auto" else [float(noise)]
+        grid_w = list(MIRROR_WEIGHT_GRID) if mirror_weight == "auto" else [float(mirror_weight)]
+        errors = _cross_validate(
+            depths, rows, domain, grid_k, grid_noise, grid_w, families, seed, make_mask
+        )
+        best = np.unravel_index(np.nanargmin(errors), errors.shape)
+        chosen_k, chosen_noise, chosen_weight = grid_k[best[0]], grid_noise[best[1]], grid_w[best[2]]
+        cv_error = float(errors[best])
+    chosen_k = min(int(chosen_k if chosen_k != "auto" else 0), components.shape[0])
+    chosen_noise = float(chosen_noise if chosen_noise != "auto" else depth_scale)
+    chosen_weight = float(chosen_weight if chosen_weight != "auto" else 0.5)
+
+    template = np.full((height, width), np.nan)
+    template[domain] = mean
+    template = _extend_nearest(template)
+    grid_components = np.zeros((components.shape[0], height, width), dtype=np.float32)
+    grid_components[:, domain] = components
+    return ShapePrior(
+        template=template,
+        components=grid_components,
+        variances=variances,
+        domain=domain,
+        frequency=frequency,
+        depth_scale=depth_scale,
+        n_components=chosen_k,
+        noise=chosen_noise,
+        mirror_weight=chosen_weight,
+        cv_error=cv_error,
+    )
+
+
+def _extend_nearest(image: np.ndarray) -> np.ndarray:
+    """Give NaN pixels the value of the nearest finite pixel."""
+    from scipy import ndimage
+
+    missing = np.isnan(image)
+    if not missing.any() or missing.all():
+        return np.nan_to_num(image)
+    _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
+    return image[rows, cols]
+
+
+def _cross_validate(depths, rows, domain, grid_k, grid_noise, grid_w, families, seed, make_mask) -> np.ndarray:
+    """Mean absolute error on hidden face pixels for every (k, noise, weight) setting."""
+    n = len(depths)
+    folds = np.unique(np.linspace(0, n - 1, min(n, MAX_CV_FOLDS)).round().astype(int))
+    max_k = max(grid_k)
+    totals = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
+    cases = 0
+    for i in folds:
+        keep = np.ones(len(rows), dtype=bool)
+        keep[[i, i + n]] = False
+        mean, components, variances = principal_components(rows[keep], max_k)
+        k_available = components.shape[0]
+        truth = depths[i]
+        face = np.isfinite(truth)
+        truth_d = truth[domain]
+        mirror_d = truth[:, ::-1][domain]
+        for family in families:
+            rng = np.random.default_rng([seed, int(i), families.index(family)])
+            hidden = make_mask(family, face, rng)
+            observed = (face & ~hidden)[domain]
+            mirrored = (~(face & ~hidden) & (face & ~hidden)[:, ::-1])[domain] & np.isfinite(mirror_d)
+            target = (hidden & face)[domain]
+            if not target.any() or observed.sum() < 10:
+                continue
+            cases += 1
+            design_all = np.column_stack([np.ones(domain.sum()), components.T])
+            a_obs, a_mir, a_t = design_all[observed], design_all[mirrored], design_all[target]
+            y_obs = truth_d[observed] - mean[observed]
+            y_mir = mirror_d[mirrored] - mean[mirrored]
+            y_t = truth_d[target] - mean[target]
+            gram_obs, gram_mir = a_obs.T @ a_obs, a_mir.T @ a_mir
+            rhs_obs, rhs_mir = a_obs.T @ y_obs, a_mir.T @ y_mir
+            noise_squared = np.asarray(grid_noise) ** 2
+            for wi, w in enumerate(grid_w):
+                gram_w = gram_obs + w * gram_mir
+                rhs_w = rhs_obs + w * rhs_mir
+                for ki, k in enumerate(grid_k):
+                    k = min(k, k_available)
+                    # one system per noise level, solved together
+                    penalty = np.empty((len(grid_noise), k + 1))
+                    penalty[:, 0] = 1e-6
+                    penalty[:, 1:] = noise_squared[:, None] / variances[None, :k]
+                    systems = np.repeat(gram_w[None, : k + 1, : k + 1], len(grid_noise), axis=0)
+                    systems[:, np.arange(k + 1), np.arange(k + 1)] += penalty
+                    coef = np.linalg.solve(systems, np.broadcast_to(rhs_w[: k + 1], (len(grid_noise), k + 1))[..., None])
+                    predictions = a_t[:, : k + 1] @ coef[..., 0].T
+                    totals[ki, :, wi] += np.abs(predictions - y_t[:, None]).mean(axis=0)
+    return totals / max(cases, 1)
