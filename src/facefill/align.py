@@ -26,6 +26,8 @@ MAX_LOG_SCALE = 0.15
 MAX_ANGLE = np.deg2rad(12)
 #: Prior standard deviations of shift (rows, cols; pixels), log scale and angle (radians).
 PRIOR_STD = np.array([2.0, 2.0, 0.04, np.deg2rad(3.0)])
+#: Relative drop of the depth misfit a transform must bring to be used instead of the identity.
+MIN_GAIN = 0.15
 SHIFT_ONLY = np.array([True, True, False, False])
 VERTICAL_ONLY = np.array([True, False, False, False])
 FULL = np.array([True, True, True, True])
@@ -86,9 +88,9 @@ def register(
     depth: np.ndarray,
     template: np.ndarray,
     support: np.ndarray,
-    iterations: int = 8,
+    iterations: int = 6,
     sigmas: tuple[float, ...] = (2.0, 0.8),
-    step: int = 2,
+    step: int = 3,
 ) -> Similarity:
     """Estimate the similarity that best maps the observed depth onto ``template``.
 
@@ -123,19 +125,36 @@ def register(
     # the axis stays at the image's centre line, the best guess for a centred crop.
     balance = (observed & observed[:, ::-1]).sum() / max(observed.sum(), 1)
     stages = (SHIFT_ONLY, FULL) if balance >= MIN_BALANCE else (VERTICAL_ONLY,)
-    for free in stages:
-        for sigma in sigmas:
+    for stage, free in enumerate(stages):
+        # the first stage goes coarse to fine; later ones refine at the finest smoothing
+        for sigma in sigmas if stage == 0 else sigmas[-1:]:
             params = _gauss_newton(values, rows, cols, template, support, params, sigma, iterations, free)
+    # Keep the identity unless moving the model explains the face clearly better: a centred face
+    # gains nothing from a transform fitted to its idiosyncrasies.
+    moved = Similarity(*params, centre_row, centre_col)
+    if _misfit(values, rows, cols, template, support, moved) > (1 - MIN_GAIN) * _misfit(
+        values, rows, cols, template, support, identity
+    ):
+        return identity
     return Similarity(*params, centre_row, centre_col)
+
+
+def _misfit(values, rows, cols, template, support, transform) -> float:
+    """RMS depth residual (offset removed) of the observed samples against the template."""
+    mr, mc = transform.apply(rows.astype(np.float64), cols.astype(np.float64))
+    coords = np.vstack([mr, mc])
+    inside = ndimage.map_coordinates(support.astype(np.float64), coords, order=1, mode="constant") > 0.99
+    if inside.sum() < 20:
+        return np.inf
+    residual = values[inside] - ndimage.map_coordinates(template, coords[:, inside], order=1, mode="nearest")
+    return float(np.sqrt(np.mean((residual - residual.mean()) ** 2)))
 
 
 def _gauss_newton(values, rows, cols, template, support, params, sigma, iterations, free) -> np.ndarray:
     """MAP Gauss-Newton steps of the parameters marked ``free`` at one template smoothing."""
     height, width = template.shape
     centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
-    smooth = _smoothed(template, sigma)
-    grad_r = ndimage.sobel(smooth, axis=0) / 8.0
-    grad_c = ndimage.sobel(smooth, axis=1) / 8.0
+    smooth, grad_r, grad_c = _smoothed(template, sigma)
     support_f = support.astype(np.float64)
     params = params.copy()
     for _ in range(iterations):
@@ -171,7 +190,7 @@ def _gauss_newton(values, rows, cols, template, support, params, sigma, iteratio
         params[:2] = np.clip(params[:2], -MAX_SHIFT_FRACTION * height, MAX_SHIFT_FRACTION * height)
         params[2] = np.clip(params[2], -MAX_LOG_SCALE, MAX_LOG_SCALE)
         params[3] = np.clip(params[3], -MAX_ANGLE, MAX_ANGLE)
-        if np.abs(update[:2]).max() < 0.01 and np.abs(update[2:4]).max() < 1e-4:
+        if np.abs(update[:2]).max() < 0.02 and np.abs(update[2:4]).max() < 3e-4:
             break
     return params
 
@@ -179,16 +198,20 @@ def _gauss_newton(values, rows, cols, template, support, params, sigma, iteratio
 _SMOOTHED: dict = {}
 
 
-def _smoothed(template: np.ndarray, sigma: float) -> np.ndarray:
-    """The template blurred at ``sigma``, cached (one model's templates are reused for every face)."""
+def _smoothed(template: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The template blurred at ``sigma`` and its row and column gradients.
+
+    Cached: one model's template serves every face it fills.
+    """
     key = (id(template), template.shape, sigma)
     cached = _SMOOTHED.get(key)
     if cached is None or cached[0] is not template:
         if len(_SMOOTHED) > 16:
             _SMOOTHED.clear()
-        cached = (template, ndimage.gaussian_filter(template, sigma))
+        smooth = ndimage.gaussian_filter(template, sigma)
+        cached = (template, smooth, ndimage.sobel(smooth, axis=0) / 8.0, ndimage.sobel(smooth, axis=1) / 8.0)
         _SMOOTHED[key] = cached
-    return cached[1]
+    return cached[1:]
 
 
 def warp_to_model(image: np.ndarray, transform: Similarity, fill: str = "nan") -> np.ndarray:

@@ -60,10 +60,11 @@ class Method:
 
 @dataclass
 class Fill:
-    """A method's result with its per-pixel confidence in [0, 1] (1 observed, 0 background)."""
+    """A method's result and how to compute its per-pixel confidence in [0, 1]
+    (1 observed, 0 background), on demand."""
 
     values: np.ndarray
-    confidence: np.ndarray
+    confidence: Callable[[], np.ndarray]
 
 
 def _fill_enclosed_rest(filled: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -116,14 +117,14 @@ def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
     prior = model.prior_
     observed = np.isfinite(depth)
     transform = register(depth, prior.template, prior.support)
-    if transform.is_identity(radius=max(depth.shape) / 2):
-        prediction, spread = prior.fit_face(depth)
+    identity = transform.is_identity(radius=max(depth.shape) / 2)
+    if identity:
+        prediction, fit = prior.fit_face(depth)
         model_face = prior.support
         mirrored_depth = depth[:, ::-1]
     else:
-        prediction, spread = prior.fit_face(warp_to_model(depth, transform))
+        prediction, fit = prior.fit_face(warp_to_model(depth, transform))
         prediction = warp_to_image(prediction, transform, fill="nearest")
-        spread = warp_to_image(spread, transform, fill="nearest")
         model_face = warp_to_image(prior.support, transform)
         mirrored_depth = warp_to_image(warp_to_model(depth, transform)[:, ::-1], transform)
     centre, axis_angle = face_axis(transform, prior.support)
@@ -133,9 +134,8 @@ def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
         return np.rint((2 * axis_angle - angle + np.pi) / (2 * np.pi) * ANGLES).astype(int) % ANGLES
 
     face_width = _face_width(observed | enclosed_holes(~observed))
-    face = face_pixels(
-        observed, model_face, centre, mirror_angle, margin=CUT_MARGIN * face_width / REFERENCE_FACE_WIDTH, depth=depth
-    )
+    margin = CUT_MARGIN * face_width / REFERENCE_FACE_WIDTH
+    face = face_pixels(observed, model_face, centre, mirror_angle, margin=margin, depth=depth)
     # residuals are known on the observed face and zero on the background around the hole;
     # mirrored observed pixels are weaker evidence inside it
     residual = np.where(observed, depth - prediction, 0.0)
@@ -146,11 +146,19 @@ def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
     )
     values = depth.copy()
     values[face] = prediction[face] + correction[face]
-    # confidence: near the border the blend trusts the observed pixels; far inside, the prior's spread
-    distance = ndimage.distance_transform_edt(~observed)
-    uncertainty = spread * (1 - np.exp(-distance / CONFIDENCE_REACH))
-    confidence = np.where(observed, 1.0, 0.0)
-    confidence[face] = 1.0 / (1.0 + uncertainty[face] / prior.depth_scale)
+
+    def confidence() -> np.ndarray:
+        # near the border the blend trusts the observed pixels; far inside, the prior's uncertainty
+        if identity:
+            spread = prior.predictive_std(fit, prior.domain)
+        else:
+            spread = warp_to_image(prior.predictive_std(fit, prior.domain), transform, fill="nearest")
+        distance = ndimage.distance_transform_edt(~observed)
+        uncertainty = spread * (1 - np.exp(-distance / CONFIDENCE_REACH))
+        result = np.where(observed, 1.0, 0.0)
+        result[face] = 1.0 / (1.0 + uncertainty[face] / prior.depth_scale)
+        return result
+
     return Fill(values, confidence)
 
 

@@ -217,7 +217,7 @@ class FaceModel:
         if not return_confidence:
             return result
         if isinstance(outcome, Fill):
-            confidence = outcome.confidence
+            confidence = outcome.confidence()
         else:
             confidence = np.where(missing, 0.0, 1.0)
             confidence[write] = np.exp(-ndimage.distance_transform_edt(missing)[write] / 10.0)

@@ -34,21 +34,28 @@ def enclosed_holes(missing: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(~missing) & missing
 
 
-ANGLES = 720
-HIDDEN_RAY_SPREAD = 4
-OFFSET_GUARD = 20
-MIN_CUT_RAYS = 12
+ANGLES = 360
+# in rays of 1 degree:
+HIDDEN_RAY_SPREAD = 2
+OFFSET_GUARD = 10
+MIN_CUT_RAYS = 6
 RIM_THRESHOLD = 0.6
 RIM_REACH = 3.0
 
 
+_SINES = np.sin(np.linspace(-np.pi, np.pi, ANGLES, endpoint=False))
+_COSINES = np.cos(np.linspace(-np.pi, np.pi, ANGLES, endpoint=False))
+
+
 def _polar(mask: np.ndarray, centre: tuple[float, float], max_radius: float, step: float = 0.5) -> np.ndarray:
-    """``mask`` sampled on a polar grid (ANGLES x radii) around ``centre`` (nearest pixel)."""
-    angles = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
+    """``mask`` sampled on a polar grid (ANGLES x radii) around ``centre`` (nearest pixel; False outside)."""
     radii = np.arange(0.0, max_radius, step)
-    rows = centre[0] + np.sin(angles)[:, None] * radii[None, :]
-    cols = centre[1] + np.cos(angles)[:, None] * radii[None, :]
-    return ndimage.map_coordinates(mask.astype(np.uint8), [rows, cols], order=0, mode="constant") > 0
+    rows = np.rint(centre[0] + _SINES[:, None] * radii[None, :]).astype(np.intp)
+    cols = np.rint(centre[1] + _COSINES[:, None] * radii[None, :]).astype(np.intp)
+    inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
+    sampled = np.zeros(rows.shape, dtype=bool)
+    sampled[inside] = mask[rows[inside], cols[inside]]
+    return sampled
 
 
 def _outer_radius(polar: np.ndarray, step: float = 0.5) -> np.ndarray:
@@ -90,11 +97,10 @@ def _rimness(depth, observed, polar_observed, last_observed, visible, centre, ma
     """
     step = 0.5
     last = np.clip(np.rint(last_observed / step).astype(int) - 1, 0, polar_observed.shape[1] - 1)
-    angles = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
     # step back half a pixel so that the sample lands inside the face
     radius = np.clip(last * step - 0.5, 0, None)
-    rows = np.clip(np.rint(centre[0] + np.sin(angles) * radius).astype(int), 0, depth.shape[0] - 1)
-    cols = np.clip(np.rint(centre[1] + np.cos(angles) * radius).astype(int), 0, depth.shape[1] - 1)
+    rows = np.clip(np.rint(centre[0] + _SINES * radius).astype(int), 0, depth.shape[0] - 1)
+    cols = np.clip(np.rint(centre[1] + _COSINES * radius).astype(int), 0, depth.shape[1] - 1)
     end_depth = depth[rows, cols]
     interior = float(np.nanmedian(depth[observed]))
     rim = float(np.nanmedian(end_depth[visible])) if np.isfinite(end_depth[visible]).any() else interior
@@ -159,7 +165,8 @@ def face_pixels(
     if not open_missing.any():
         return enclosed
     height, width = observed.shape
-    max_radius = float(np.hypot(height, width))
+    corners = np.array([[0, 0], [0, width - 1], [height - 1, 0], [height - 1, width - 1]], dtype=float)
+    max_radius = float(np.hypot(*(corners - np.asarray(centre)).T).max()) + 1.0
     polar_observed = _polar(observed, centre, max_radius)
     last_observed = _outer_radius(polar_observed)
     model_radius = _outer_radius(_polar(model_face, centre, max_radius))

@@ -117,7 +117,7 @@ def gappy_fit(
 
 # ------------------------------------------------------------ the prior
 COMPONENT_GRID = (0, 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-NOISE_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)  # times the depth scale
+NOISE_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # times the depth scale
 MIRROR_WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0)
 MAX_CV_FOLDS = 20
 
@@ -149,28 +149,34 @@ class ShapePrior:
         """Model pixels where at least half the training faces are face: the model's outline."""
         return self.frequency >= 0.5
 
-    def fit_face(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fit the prior to a face in the model frame; return its prediction and predictive std.
+    def fit_face(self, depth: np.ndarray) -> tuple[np.ndarray, GappyFit]:
+        """Fit the prior to a face in the model frame; return its prediction and the fit.
 
         ``depth`` is (H, W), NaN where missing. Mirrored observed pixels are extra
         evidence with weight ``mirror_weight``.
         """
         observed = np.isfinite(depth) & self.domain
         mirrored = depth[:, ::-1]
-        mirror_evidence = ~observed & np.isfinite(mirrored) & self.domain if self.mirror_weight > 0 else None
+        evidence = observed.copy()
+        if self.mirror_weight > 0:
+            evidence |= np.isfinite(mirrored) & self.domain
         k = self.n_components
         comps = self.components[:k]
-        evidence = observed if mirror_evidence is None else observed | mirror_evidence
         values = np.where(observed, depth, mirrored)[evidence]
         weights = np.where(observed[evidence], 1.0, self.mirror_weight)
         design = comps[:, evidence].T.astype(np.float64)
         fit = gappy_fit(design, values - self.template[evidence], weights, self.variances[:k], self.noise)
         prediction = self.template + fit.offset + np.tensordot(fit.coefficients, comps, axes=1)
-        # predictive variance of the mean prediction: a^T Cov a with a = (1, components)
-        basis = np.concatenate([np.ones((1,) + depth.shape), comps], axis=0).reshape(k + 1, -1)
-        spread = np.einsum("ip,ij,jp->p", basis, fit.precision_inverse, basis).reshape(depth.shape)
-        std = self.noise * np.sqrt(1.0 + np.clip(spread, 0, None))
-        return prediction, std
+        return prediction, fit
+
+    def predictive_std(self, fit: GappyFit, where: np.ndarray) -> np.ndarray:
+        """Standard deviation of a new observation at the pixels ``where`` (model frame), given ``fit``."""
+        k = self.n_components
+        basis = np.concatenate([np.ones((1, int(where.sum()))), self.components[:k][:, where]], axis=0)
+        spread = np.einsum("ip,ij,jp->p", basis, fit.precision_inverse, basis)
+        std = np.zeros(where.shape)
+        std[where] = self.noise * np.sqrt(1.0 + np.clip(spread, 0, None))
+        return std
 
 
 def fit_prior(
