@@ -102,15 +102,37 @@ def plan_outputs(source: str | os.PathLike, out: str | os.PathLike) -> list[tupl
     return [(path, out / path.relative_to(source)) for path in paths]
 
 
-def reconstruct_file(model: FaceModel, source: Path, target: Path, method: str, overwrite: bool) -> Outcome:
-    """Reconstruct one file; never raises a facefill error, returns its outcome instead."""
+def confidence_path(source: Path, target: Path, out: Path, confidence_dir: Path) -> Path:
+    """Where the confidence map of ``target`` goes: its path below ``out``, moved to ``confidence_dir``, as .tif."""
+    try:
+        relative = target.relative_to(out)
+    except ValueError:  # a single file written to an explicit output path
+        relative = Path(target.name)
+    return confidence_dir / relative.with_suffix(".tif")
+
+
+def reconstruct_file(
+    model: FaceModel,
+    source: Path,
+    target: Path,
+    method: str,
+    overwrite: bool,
+    confidence_target: Path | None = None,
+) -> Outcome:
+    """Reconstruct one file (and write its float32 confidence map if asked); never raises a
+    facefill error, returns its outcome instead."""
     if target.exists() and not overwrite:
         return Outcome(source, SKIPPED, f"{target}: exists; use --overwrite to replace it", target)
     try:
         image = read_depth(source)
         model.check_image(image, name=str(source))
         nothing_missing = not missing_mask(image, model.missing_value_).any()
-        write_depth(target, model.reconstruct(image, method=method))
+        if confidence_target is None:
+            write_depth(target, model.reconstruct(image, method=method))
+        else:
+            filled, confidence = model.reconstruct(image, method=method, return_confidence=True)
+            write_depth(confidence_target, confidence)
+            write_depth(target, filled)
     except FacefillError as exc:
         return Outcome(source, FAILED, _message(source, exc), target)
     note = f"{source}: nothing missing; written unchanged" if nothing_missing else ""
@@ -123,11 +145,16 @@ def reconstruct_files(
     method: str = "auto",
     overwrite: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    confidence_targets: dict[Path, Path] | None = None,
 ) -> Summary:
-    """Reconstruct each ``(source, target)`` pair; per-file errors are collected, not raised."""
+    """Reconstruct each ``(source, target)`` pair; per-file errors are collected, not raised.
+
+    ``confidence_targets`` maps sources to the paths of their confidence maps.
+    """
     summary = Summary()
     for source, target in pairs:
-        outcome = reconstruct_file(model, source, target, method, overwrite)
+        confidence_target = None if confidence_targets is None else confidence_targets[source]
+        outcome = reconstruct_file(model, source, target, method, overwrite, confidence_target)
         summary.outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)

@@ -122,11 +122,17 @@ def _reconstruct(
     method: str = typer.Option("auto", help=f"Method: {', '.join(METHODS)}."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist (default: skip them)."),
     report: Optional[Path] = typer.Option(None, help="Also write a side-by-side HTML page into this folder."),
+    confidence: Optional[Path] = typer.Option(
+        None, help="Also write per-pixel confidence maps (float32 .tif, 0-1) into this folder."
+    ),
 ) -> None:
     """Fill the missing parts of face depth images; outputs keep each input's relative path, format and dtype."""
     get_method(method)
     face_model = FaceModel.load(model)
     pairs = batch.plan_outputs(input_path, out)
+    confidence_targets = None
+    if confidence is not None:
+        confidence_targets = {src: batch.confidence_path(src, dst, out, confidence) for src, dst in pairs}
     with _progress(len(pairs), "reconstructing") as advance:
 
         def show(outcome: batch.Outcome) -> None:
@@ -136,7 +142,9 @@ def _reconstruct(
                 stderr.print(f"note: {outcome.message}")
             advance()
 
-        summary = batch.reconstruct_files(face_model, pairs, method, overwrite, on_outcome=show)
+        summary = batch.reconstruct_files(
+            face_model, pairs, method, overwrite, on_outcome=show, confidence_targets=confidence_targets
+        )
     stdout.print(f"{summary.line('reconstructed')} -> {out}")
     if report is not None:
         from .io import read_depth
@@ -224,6 +232,35 @@ def _print_summary(result) -> None:
                 f"{row['ms']:.2f}",
             )
         stdout.print(table)
+
+
+# ----------------------------------------------------------------- synth
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InvalidParameterError(f"--size {text!r} is not valid; expected WIDTHxHEIGHT, e.g. 116x120") from None
+    return height, width
+
+
+@app.command()
+@_user_errors
+def synth(
+    out: Path = typer.Argument(..., help="Folder to write the faces into (face-0000.png, ...)."),
+    count: int = typer.Option(60, "--count", "-n", help="Number of faces."),
+    size: str = typer.Option("116x120", help="Image size WIDTHxHEIGHT."),
+    dtype: str = typer.Option("uint8", help="uint8 (levels, missing 255), uint16 (mm, missing 0), float32 (mm, NaN)."),
+    seed: int = typer.Option(0, help="Seed of the generator."),
+) -> None:
+    """Write complete synthetic face depth images (for trying facefill and for 'evaluate')."""
+    from .io import write_depth
+    from .synth import make_faces
+
+    faces = make_faces(count, shape=_parse_size(size), dtype=dtype, seed=seed)
+    suffix = ".tif" if dtype == "float32" else ".png"
+    for i, face in enumerate(faces):
+        write_depth(out / f"face-{i:04d}{suffix}", face)
+    stdout.print(f"Wrote {count} synthetic faces of {size} {dtype} to {out}")
 
 
 # ------------------------------------------------------------------ demo

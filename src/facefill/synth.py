@@ -26,6 +26,8 @@ def make_faces(
     shape: tuple[int, int] = DEFAULT_SHAPE,
     dtype: str = "uint8",
     seed: int | None = 0,
+    shift: tuple[float, float] = (0.0, 0.0),
+    jitter: bool = True,
 ) -> np.ndarray:
     """Generate ``n`` complete synthetic face depth images.
 
@@ -40,6 +42,12 @@ def make_faces(
         millimetres, missing 0. ``float32``: millimetres, missing NaN.
     seed : int or None, default 0
         Seed of the generator; the same seed gives the same faces.
+    shift : (float, float), default (0, 0)
+        Offset of every face from the image centre, (rows, columns) in pixels
+        of a 116-pixel-wide image (scaled with the width).
+    jitter : bool, default True
+        Random pose jitter (shift, roll, yaw). Without it each face is upright,
+        frontal and its symmetry axis is the column ``(W - 1) / 2 + shift[1]``.
 
     Returns
     -------
@@ -61,7 +69,7 @@ def make_faces(
     height, width = shape
     faces = np.empty((n, height, width), dtype=dtype)
     for i in range(n):
-        nearness, face = _face(rng, height, width)
+        nearness, face = _face(rng, height, width, shift, jitter)
         faces[i] = _encode(nearness, face, dtype, rng)
     return faces
 
@@ -70,15 +78,16 @@ def _gauss(x, y, x0, y0, sx, sy):
     return np.exp(-0.5 * (((x - x0) / sx) ** 2 + ((y - y0) / sy) ** 2))
 
 
-def _face(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _face(rng: np.random.Generator, height: int, width: int, shift, jitter: bool) -> tuple[np.ndarray, np.ndarray]:
     """Nearness in [0, ~1] (1 at the nose tip) and the face silhouette, in pixels."""
     # Geometry in units of the sample data (116x120), scaled to the requested size.
     scale = width / 116.0
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-    cx = (width - 1) / 2 + rng.normal(0, 1.0) * scale
-    cy = height * 0.46 + rng.normal(0, 1.5) * height / 120
-    roll = np.deg2rad(rng.normal(0, 2.0))
-    yaw = rng.normal(0, 0.04)
+    pose = rng.normal(0, 1, 4) * jitter
+    cx = (width - 1) / 2 + (shift[1] + pose[0] * 1.0) * scale
+    cy = height * 0.46 + (shift[0] + pose[1] * 1.5) * height / 120
+    roll = np.deg2rad(pose[2] * 2.0)
+    yaw = pose[3] * 0.04
     half_width = 42.5 * scale * rng.uniform(0.93, 1.07)
     half_height = 57.0 * height / 120 * rng.uniform(0.94, 1.06)
     # Face coordinates: u across (-1..1), v down (-1 top .. 1 chin).
