@@ -26,3 +26,49 @@ def test_harmonic_fill_does_not_modify_its_input():
     unknown = np.isnan(values)
     harmonic_fill(values, unknown)
     assert np.isnan(values[0, 1])
+
+
+from facefill.blend import smooth_correction  # noqa: E402
+
+
+def _hole():
+    unknown = np.zeros((30, 30), bool)
+    unknown[10:20, 8:22] = True
+    return unknown
+
+
+def test_smooth_correction_carries_a_constant_border_residual_into_the_hole():
+    residual = np.full((30, 30), 2.0)
+    unknown = _hole()
+    residual[unknown] = np.nan
+    correction = smooth_correction(residual, unknown, screening=1e-6)
+    np.testing.assert_allclose(correction[unknown], 2.0, atol=0.02)
+    assert (correction[~unknown] == 0).all()
+
+
+def test_smooth_correction_reproduces_a_plane_without_a_crease():
+    rows, cols = np.mgrid[0:30, 0:30].astype(float)
+    plane = 0.3 * rows - 0.2 * cols
+    unknown = _hole()
+    residual = np.where(unknown, np.nan, plane)
+    correction = smooth_correction(residual, unknown, screening=1e-8)
+    np.testing.assert_allclose(correction[unknown], plane[unknown], atol=1e-3)
+
+
+def test_screening_makes_the_correction_decay_into_large_holes():
+    residual = np.zeros((40, 80))
+    unknown = np.zeros((40, 80), bool)
+    unknown[:, 10:] = True  # a hole open to the right: only its left border is known
+    residual[:, :10] = 3.0
+    residual[unknown] = np.nan
+    correction = smooth_correction(residual, unknown, screening=1e-2)
+    assert correction[20, 11] > 1.0 and abs(correction[20, 70]) < 0.1
+
+
+def test_soft_evidence_pulls_the_correction():
+    unknown = _hole()
+    residual = np.where(unknown, np.nan, 0.0)
+    soft = np.where(unknown, 5.0, np.nan)
+    weak = smooth_correction(residual, unknown, soft=soft, soft_weight=1e-3)
+    strong = smooth_correction(residual, unknown, soft=soft, soft_weight=10.0)
+    assert weak[15, 15] < strong[15, 15] and strong[15, 15] > 4.0

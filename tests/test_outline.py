@@ -15,3 +15,62 @@ def test_hole_that_reaches_the_image_border_is_not_enclosed():
     missing = np.zeros((9, 9), bool)
     missing[0:4, 4] = True
     assert not enclosed_holes(missing).any()
+
+
+from facefill.outline import ANGLES, face_pixels  # noqa: E402
+
+
+def _ellipse(height=100, width=90, cy=50.0, cx=44.5, ry=40.0, rx=32.0):
+    rows, cols = np.mgrid[0:height, 0:width].astype(float)
+    return ((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1.0
+
+
+def _mirror_angle(index):
+    return (ANGLES // 2 - index) % ANGLES
+
+
+def _rule(observed, model_face):
+    return face_pixels(observed, model_face, (50.0, 44.5), _mirror_angle, margin=3.0)
+
+
+def test_complete_face_gets_nothing_painted():
+    face = _ellipse()
+    assert not _rule(face, _ellipse(rx=35, ry=43)).any()
+
+
+def test_enclosed_hole_is_face_whatever_the_model_says():
+    face = _ellipse()
+    observed = face.copy()
+    observed[45:55, 40:50] = False
+    filled = _rule(observed, np.zeros_like(face))
+    assert filled[45:55, 40:50].all() and filled.sum() == 100
+
+
+def test_hidden_half_follows_the_mirrored_outline_not_a_wider_model():
+    face = _ellipse()
+    observed = face.copy()
+    observed[:, 46:] = False
+    filled = _rule(observed, _ellipse(rx=38, ry=44))
+    truth = face & ~observed
+    iou = (filled & truth).sum() / (filled | truth).sum()
+    assert iou > 0.95
+    assert not (filled & ~face)[:, :44].any()  # nothing painted on the visible side
+
+
+def test_hidden_chin_follows_the_model_and_keeps_the_visible_sides():
+    face = _ellipse()
+    observed = face.copy()
+    observed[75:] = False
+    filled = _rule(observed, face)
+    truth = face & ~observed
+    assert (filled & truth).sum() / (filled | truth).sum() > 0.9
+    assert not (filled & ~face)[:74].any()
+
+
+def test_narrower_face_than_the_model_keeps_its_own_visible_outline():
+    face = _ellipse(rx=28)
+    observed = face.copy()
+    observed[20:35, 30:60] = False  # a hole at the top that reaches the outline
+    observed[:20, 38:52] = False
+    filled = _rule(observed, _ellipse(rx=34))
+    assert not (filled & ~face)[40:].any()

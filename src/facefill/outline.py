@@ -43,8 +43,9 @@ RIM_THRESHOLD = 0.6
 RIM_REACH = 3.0
 
 
-_SINES = np.sin(np.linspace(-np.pi, np.pi, ANGLES, endpoint=False))
-_COSINES = np.cos(np.linspace(-np.pi, np.pi, ANGLES, endpoint=False))
+_ANGLE_VALUES = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
+_SINES = np.sin(_ANGLE_VALUES)
+_COSINES = np.cos(_ANGLE_VALUES)
 
 
 def _polar(mask: np.ndarray, centre: tuple[float, float], max_radius: float, step: float = 0.5) -> np.ndarray:
@@ -170,14 +171,22 @@ def face_pixels(
     polar_observed = _polar(observed, centre, max_radius)
     last_observed = _outer_radius(polar_observed)
     model_radius = _outer_radius(_polar(model_face, centre, max_radius))
-    # this face's outline is the model's scaled: estimate the scale on rays where the outline is seen
-    scale = 1.0
-    for _ in range(3):
-        visible = (last_observed >= scale * model_radius - margin) & (last_observed > 0) & (model_radius > 0)
-        if not visible.any():
-            break
-        scale = float(np.median(last_observed[visible] / model_radius[visible]))
-    model_radius = scale * model_radius
+    # This face's outline is the model's stretched: the ratio of their radii is fitted as
+    # a + b cos(2 angle) (a scale and an aspect change) on the rays where the outline is seen.
+    # Cuts only shorten rays, so the longer rays (relative to the model) start the fit.
+    both = (last_observed > 0) & (model_radius > 0)
+    ratio = np.where(both, last_observed / np.where(model_radius > 0, model_radius, 1.0), 0.0)
+    stretch = np.ones(ANGLES)
+    if both.sum() >= 8:
+        design = np.column_stack([np.ones(ANGLES), np.cos(2 * _ANGLE_VALUES)])
+        visible = both & (ratio >= np.median(ratio[both]))
+        for _ in range(4):
+            coef, *_ = np.linalg.lstsq(design[visible], ratio[visible], rcond=None)
+            stretch = design @ coef
+            visible = both & (last_observed >= stretch * model_radius - margin)
+            if visible.sum() < 4:
+                break
+    model_radius = stretch * model_radius
     visible = (last_observed >= model_radius - margin) & (last_observed > 0)
     # this face's outline differs from the model's; learn by how much from visible rays away from the cuts
     near_cut = ndimage.maximum_filter1d((~visible).astype(np.uint8), 2 * OFFSET_GUARD + 1, mode="wrap") > 0

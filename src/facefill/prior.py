@@ -57,7 +57,7 @@ def principal_components(rows: np.ndarray, max_components: int) -> tuple[np.ndar
         eigenvalues, vectors = np.linalg.eigh(centred @ centred.T)
         order = np.argsort(eigenvalues)[::-1][:k]
         s = np.sqrt(np.clip(eigenvalues[order], 0, None))
-        keep = s > s[0] * 1e-9 if k else np.zeros(0, dtype=bool)
+        keep = s > s[0] * 1e-6 if k else np.zeros(0, dtype=bool)  # drop numerically null directions
         order, s = order[keep], s[keep]
         k = len(order)
         components = (vectors[:, order].T @ centred) / s[:, None]

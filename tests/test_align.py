@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from facefill.align import Similarity, register, warp_to_image, warp_to_model
+from facefill.io import to_float
+from facefill.methods import face_axis
+from facefill.model import FaceModel
+from facefill.synth import make_faces
+
+
+@pytest.fixture(scope="module")
+def prior():
+    return FaceModel().fit(make_faces(30, seed=11)).prior_
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.3, -2.6, 3.0])
+def test_off_centre_symmetry_axis_is_recovered_within_half_a_pixel(prior, shift):
+    face = make_faces(1, seed=5, shift=(0.0, shift), jitter=False)[0]
+    transform = register(to_float(face, 255), prior.template, prior.support)
+    (_, axis_col), angle = face_axis(transform, prior.support)
+    assert abs(axis_col - (57.5 + shift)) < 0.5
+    assert abs(np.degrees(angle) - 90) < 2
+
+
+def test_a_centred_face_keeps_the_identity(prior):
+    face = make_faces(1, seed=6, jitter=False)[0]
+    transform = register(to_float(face, 255), prior.template, prior.support)
+    assert transform.is_identity(radius=60)
+
+
+def test_half_a_face_keeps_the_axis_at_the_image_centre(prior):
+    face = to_float(make_faces(1, seed=7, jitter=False)[0], 255)
+    face[:, :60] = np.nan
+    transform = register(face, prior.template, prior.support)
+    assert transform.shift_col == 0.0 and transform.log_scale == 0.0
+
+
+def test_too_few_observed_pixels_give_the_identity(prior):
+    face = np.full((120, 116), np.nan)
+    face[60, 50:55] = 40.0
+    assert register(face, prior.template, prior.support).is_identity(radius=60)
+
+
+def test_apply_and_invert_are_inverse():
+    transform = Similarity(1.5, -2.0, 0.05, 0.03, 59.5, 57.5)
+    rows, cols = np.array([10.0, 60.0, 100.0]), np.array([20.0, 57.5, 90.0])
+    back = transform.invert(*transform.apply(rows, cols))
+    np.testing.assert_allclose(back, (rows, cols), atol=1e-9)
+
+
+def test_warps_round_trip_a_smooth_image():
+    rows, cols = np.mgrid[0:40, 0:30].astype(float)
+    image = np.sin(rows / 7) + np.cos(cols / 5)
+    transform = Similarity(0.7, -0.4, 0.0, 0.0, 19.5, 14.5)
+    there_and_back = warp_to_image(warp_to_model(image, transform), transform)
+    inner = np.isfinite(there_and_back)
+    inner[:3], inner[-3:], inner[:, :3], inner[:, -3:] = False, False, False, False
+    np.testing.assert_allclose(there_and_back[inner], image[inner], atol=0.02)
