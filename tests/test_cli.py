@@ -178,3 +178,27 @@ def test_reconstruct_report_page(tmp_path, trained, faces8):
     result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--model", trained, "--report", tmp_path / "r")
     assert result.exit_code == 0, result.stderr
     assert "pixels filled" in (tmp_path / "r" / "report.html").read_text()
+
+
+def test_confidence_maps_are_written_beside_the_outputs_layout(tmp_path, trained, faces8):
+    _holed_folder(tmp_path / "in", faces8[:2], 255)
+    result = run(
+        "reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--model", trained, "--confidence", tmp_path / "conf"
+    )
+    assert result.exit_code == 0, result.stderr
+    confidence = read_depth(tmp_path / "conf" / "p0" / "face.tif")
+    assert confidence.dtype == np.float32 and confidence.min() >= 0 and confidence.max() == 1
+
+
+def test_synth_writes_sixteen_bit_faces(tmp_path):
+    result = run("synth", tmp_path / "s", "-n", "3", "--size", "160x200", "--dtype", "uint16")
+    assert result.exit_code == 0, result.stderr
+    faces = sorted((tmp_path / "s").glob("*.png"))
+    assert len(faces) == 3
+    image = read_depth(faces[0])
+    assert image.dtype == np.uint16 and image.shape == (200, 160)
+
+
+def test_synth_rejects_a_bad_size(tmp_path):
+    result = run("synth", tmp_path / "s", "--size", "big")
+    assert result.exit_code == 1 and "Error: --size 'big' is not valid; expected WIDTHxHEIGHT" in result.stderr

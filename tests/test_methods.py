@@ -89,3 +89,69 @@ def test_average_leaves_background_outside_the_outline(faces8):
 def test_registry_names_and_lookup():
     assert set(METHODS) == {"auto", "seed", "symmetry", "average"}
     assert get_method("seed").name == "seed"
+
+
+# ------------------------------------------------------------------ auto
+from facefill.evaluate import score  # noqa: E402
+from facefill.masks import make_mask, mask_rng  # noqa: E402
+from facefill.synth import make_faces  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def synthetic_model():
+    return FaceModel().fit(make_faces(30, seed=21))
+
+
+def _hole_mae(model, face, rows, cols):
+    holed = face.copy()
+    holed[rows, cols] = 255
+    filled = model.reconstruct(holed, "auto")
+    assert (filled[rows, cols] != 255).all()
+    return np.abs(filled[rows, cols].astype(float) - face[rows, cols]).mean()
+
+
+def test_a_face_shifted_by_3_pixels_fills_as_well_as_a_centred_one(synthetic_model):
+    centred = make_faces(1, seed=3, jitter=False)[0]
+    shifted = make_faces(1, seed=3, shift=(0.0, 3.0), jitter=False)[0]
+    mae_centred = _hole_mae(synthetic_model, centred, slice(60, 75), slice(30, 50))
+    mae_shifted = _hole_mae(synthetic_model, shifted, slice(60, 75), slice(33, 53))
+    assert mae_shifted < 1.5 * mae_centred + 0.2
+    assert mae_shifted < 1.5
+
+
+def test_a_hole_on_the_midline_is_filled_smoothly(synthetic_model):
+    face = make_faces(1, seed=8, jitter=False)[0]
+    mae = _hole_mae(synthetic_model, face, slice(45, 60), slice(50, 66))  # across the nose
+    assert mae < 2.0
+
+
+@pytest.mark.parametrize("family", ["blobs", "half", "chin", "top", "band"])
+def test_auto_beats_the_original_rule_and_keeps_the_visible_outline(synthetic_model, family):
+    maes = {"auto": [], "seed": []}
+    ious = []
+    for i, face in enumerate(make_faces(4, seed=31)):
+        hidden = make_mask(family, face != 255, mask_rng(0, i, family, 0))
+        given = face.copy()
+        given[hidden] = 255
+        for method in maes:
+            output = synthetic_model.reconstruct(given, method)
+            scores = score(face, given, output, hidden, 255)
+            maes[method].append(scores["mae"])
+            if method == "auto":
+                ious.append(scores["iou"])
+                assert scores["changed"] <= 0.01 * (face != 255).sum()
+    assert np.mean(maes["auto"]) < np.mean(maes["seed"])
+    assert np.mean(ious) > 0.85
+
+
+def test_auto_on_sample_data_never_changes_observed_pixels(dataset):
+    model = FaceModel().fit([read_depth(p) for p in sorted((dataset / "train").glob("*/*.png"))])
+    for person in TEST_PEOPLE:
+        given = _sample(dataset, "test", person)
+        filled, confidence = model.reconstruct(given, "auto", return_confidence=True)
+        observed = given != 255
+        np.testing.assert_array_equal(filled[observed], given[observed])
+        assert (filled[enclosed_holes(~observed)] != 255).all()
+        assert (confidence[observed] == 1).all() and (confidence[filled == 255] == 0).all()
+        newly = ~observed & (filled != 255)
+        assert ((confidence[newly] > 0) & (confidence[newly] < 1)).all()

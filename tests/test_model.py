@@ -216,3 +216,45 @@ def test_load_refuses_pickled_arrays(tmp_path):
     np.savez(path, format=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ModelFileError, match="evil.npz"):
         FaceModel.load(path)
+
+
+def test_saved_prior_fills_exactly_like_the_fitted_one(tmp_path, faces8):
+    model = FaceModel().fit(faces8[1:])
+    model.save(tmp_path / "m.npz")
+    loaded = FaceModel.load(tmp_path / "m.npz")
+    assert (loaded.prior_.n_components, loaded.prior_.noise) == (model.prior_.n_components, model.prior_.noise)
+    holed = with_hole(faces8[0], slice(40, 70), slice(20, 60), 255)
+    np.testing.assert_array_equal(loaded.reconstruct(holed), model.reconstruct(holed))
+    assert (loaded.n_components, loaded.noise, loaded.mirror_weight) == ("auto", "auto", "auto")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_components": -1}, "n_components -1 is not valid"),
+        ({"n_components": 2.5}, "n_components 2.5 is not valid"),
+        ({"noise": -0.1}, "noise -0.1 is not valid"),
+        ({"mirror_weight": "lots"}, "mirror_weight 'lots' is not valid"),
+    ],
+)
+def test_fit_rejects_invalid_prior_settings(faces8, kwargs, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        FaceModel(**kwargs).fit(faces8)
+
+
+def test_fixed_prior_settings_are_used(faces8):
+    model = FaceModel(n_components=3, noise=2.0, mirror_weight=0.5).fit(faces8)
+    assert (model.prior_.n_components, model.prior_.noise, model.prior_.mirror_weight) == (3, 2.0, 0.5)
+
+
+def test_confidence_is_one_on_observed_zero_on_background(faces8):
+    model = FaceModel().fit(faces8[1:])
+    holed = with_hole(faces8[0], slice(40, 70), slice(30, 60), 255)
+    for method in ("auto", "seed"):
+        filled, confidence = model.reconstruct(holed, method, return_confidence=True)
+        assert confidence.dtype == np.float32 and confidence.shape == holed.shape
+        assert (confidence[holed != 255] == 1).all() and (confidence[filled == 255] == 0).all()
+        inside = confidence[40:70, 30:60]
+        assert ((inside > 0) & (inside < 1)).all()
+        # further from the observed pixels, less sure
+        assert inside[15, 15] < inside[0, 15]

@@ -36,9 +36,9 @@ def impute_gaps(rows: np.ndarray, iterations: int = EM_ITERATIONS, rank: int = E
     if not gaps.any() or rank < 1:
         return filled
     for _ in range(iterations):
-        mean = filled.mean(axis=0)
-        u, s, vt = np.linalg.svd(filled - mean, full_matrices=False)
-        low_rank = mean + (u[:, :rank] * s[:rank]) @ vt[:rank]
+        mean, components, _ = principal_components(filled, rank)
+        centred = filled - mean
+        low_rank = mean + (centred @ components.T) @ components
         filled[gaps] = low_rank[gaps]
     return filled
 
@@ -273,6 +273,12 @@ def _cross_validate(depths, rows, domain, grid_k, grid_noise, grid_w, families, 
         face = np.isfinite(truth)
         truth_d = truth[domain]
         mirror_d = truth[:, ::-1][domain]
+        design_all = np.column_stack([np.ones(domain.sum()), components.T])
+        # normal equations over the whole face once; each mask then removes its hidden rows
+        face_d = face[domain]
+        a_face = design_all[face_d]
+        y_face = truth_d[face_d] - mean[face_d]
+        gram_face, rhs_face = a_face.T @ a_face, a_face.T @ y_face
         for family in families:
             rng = np.random.default_rng([seed, int(i), families.index(family)])
             hidden = make_mask(family, face, rng)
@@ -282,13 +288,12 @@ def _cross_validate(depths, rows, domain, grid_k, grid_noise, grid_w, families, 
             if not target.any() or observed.sum() < 10:
                 continue
             cases += 1
-            design_all = np.column_stack([np.ones(domain.sum()), components.T])
-            a_obs, a_mir, a_t = design_all[observed], design_all[mirrored], design_all[target]
-            y_obs = truth_d[observed] - mean[observed]
+            a_mir, a_t = design_all[mirrored], design_all[target]
             y_mir = mirror_d[mirrored] - mean[mirrored]
             y_t = truth_d[target] - mean[target]
-            gram_obs, gram_mir = a_obs.T @ a_obs, a_mir.T @ a_mir
-            rhs_obs, rhs_mir = a_obs.T @ y_obs, a_mir.T @ y_mir
+            # observed = face minus hidden face (the target)
+            gram_obs, rhs_obs = gram_face - a_t.T @ a_t, rhs_face - a_t.T @ y_t
+            gram_mir, rhs_mir = a_mir.T @ a_mir, a_mir.T @ y_mir
             noise_squared = np.asarray(grid_noise) ** 2
             for wi, w in enumerate(grid_w):
                 gram_w = gram_obs + w * gram_mir
