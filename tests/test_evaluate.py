@@ -27,7 +27,7 @@ def _square_face():
 def test_perfect_reconstruction_scores_zero_error_and_iou_one():
     truth, given, hidden = _square_face()
     scores = ev.score(truth, given, truth, hidden, 255)
-    assert scores == {"mae": 0.0, "rmse": 0.0, "iou": 1.0, "changed": 0}
+    assert scores == {"mae": 0.0, "rmse": 0.0, "iou": 1.0, "changed": 0, "observed_changed": 0}
 
 
 def test_constant_offset_scores_that_offset():
@@ -69,7 +69,8 @@ def test_changed_counts_pixels_outside_hidden_that_differ():
     output = truth.copy()
     output[0, 0] = 7  # painted background
     output[2, 2] = 49  # altered observed pixel
-    assert ev.score(truth, given, output, hidden, 255)["changed"] == 2
+    scores = ev.score(truth, given, output, hidden, 255)
+    assert scores["changed"] == 2 and scores["observed_changed"] == 1
 
 
 @pytest.mark.parametrize("family", ev.FAMILIES)
@@ -114,6 +115,7 @@ def test_evaluate_scores_every_method_on_the_same_masks(small_faces):
     for method, by_family in summary.items():
         assert set(by_family) == {*ev.FAMILIES, "overall"}
         assert by_family["overall"]["cases"] == 20
+        assert by_family["overall"]["observed_changed"] == 0  # nothing observed is ever altered
     assert len(result.examples) == 5 and set(result.examples[0].outputs) == set(ev.DEFAULT_METHODS)
     json_ready = result.to_json()
     assert json_ready["settings"]["faces"] == 4 and len(json_ready["cases"]) == len(result.cases)

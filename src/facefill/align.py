@@ -23,11 +23,13 @@ from scipy import ndimage
 IDENTITY_TOLERANCE = 0.2
 MAX_SHIFT_FRACTION = 0.15
 MAX_LOG_SCALE = 0.15
-MAX_ANGLE = np.deg2rad(12)
+MAX_ANGLE = np.deg2rad(6)
 #: Prior standard deviations of shift (rows, cols; pixels), log scale and angle (radians).
-PRIOR_STD = np.array([2.0, 2.0, 0.04, np.deg2rad(3.0)])
+PRIOR_STD = np.array([2.0, 2.0, 0.03, np.deg2rad(1.5)])
 #: Relative drop of the depth misfit a transform must bring to be used instead of the identity.
 MIN_GAIN = 0.15
+#: How many independent observations the residuals of a face are worth, for the prior's weight.
+EFFECTIVE_SAMPLES = 50
 SHIFT_ONLY = np.array([True, True, False, False])
 VERTICAL_ONLY = np.array([True, False, False, False])
 FULL = np.array([True, True, True, True])
@@ -183,7 +185,9 @@ def _gauss_newton(values, rows, cols, template, support, params, sigma, iteratio
         # (faces are cropped roughly centred); parameters not free are held; the depth offset is free
         noise = max(float(np.var(residual - residual.mean())), 1e-12)
         precision = np.zeros(5)
-        precision[:4] = np.where(free, noise / PRIOR_STD**2, 1e12 * noise)
+        # neighbouring residuals are strongly correlated: the data count as EFFECTIVE_SAMPLES, not thousands
+        weight = noise * inside.sum() / EFFECTIVE_SAMPLES
+        precision[:4] = np.where(free, weight / PRIOR_STD**2, 1e12 * weight)
         normal = jacobian.T @ jacobian + np.diag(precision)
         update = np.linalg.solve(normal, jacobian.T @ residual - np.concatenate([precision[:4] * params, [0.0]]))
         params = params + np.where(free, update[:4], 0.0)

@@ -219,7 +219,7 @@ def _print_summary(result) -> None:
     summary = result.summary()
     for family in (*result.settings["families"], "overall"):
         table = Table(title=family, title_justify="left")
-        for column in ("method", "MAE", "RMSE", "fill IoU", "changed", "ms/image"):
+        for column in ("method", "MAE", "RMSE", "fill IoU", "changed", "observed changed", "ms/image"):
             table.add_column(column, justify="left" if column == "method" else "right")
         for method, by_family in summary.items():
             row = by_family[family]
@@ -229,6 +229,7 @@ def _print_summary(result) -> None:
                 f"{row['rmse']:.2f}",
                 f"{row['iou']:.3f}",
                 str(row["changed"]),
+                str(row["observed_changed"]),
                 f"{row['ms']:.2f}",
             )
         stdout.print(table)

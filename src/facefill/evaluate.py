@@ -22,7 +22,7 @@ from .masks import FAMILIES, make_mask, mask_rng
 from .model import FaceModel, _stack_images
 from .outline import enclosed_holes
 
-METRICS = ("mae", "rmse", "iou", "changed", "ms")
+METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
 __all__ = ["FAMILIES", "Evaluation", "evaluate", "make_mask", "mask_rng", "resolve_methods", "score"]
 
 # --------------------------------------------------------------- metrics
@@ -47,7 +47,9 @@ def score(
     -------
     dict with ``mae`` and ``rmse`` (over hidden face pixels the method filled; NaN
     if none), ``iou`` (inside ``hidden``, of filled against truth face; 1 if both
-    are empty) and ``changed`` (pixels outside ``hidden`` that differ from ``given``).
+    are empty), ``changed`` (pixels outside ``hidden`` that differ from ``given``:
+    background painted outside the hidden area counts) and ``observed_changed``
+    (pixels observed in ``given`` that differ: facefill's guarantee is 0).
     """
     truth_face = ~missing_mask(truth, missing_value)
     filled = ~missing_mask(output, missing_value)
@@ -61,7 +63,8 @@ def score(
     iou = float((hidden & filled & truth_face).sum() / union) if union else 1.0
     same = (output == given) | (missing_mask(output, missing_value) & missing_mask(given, missing_value))
     changed = int((~same & ~hidden).sum())
-    return {"mae": mae, "rmse": rmse, "iou": iou, "changed": changed}
+    observed_changed = int((~same & ~missing_mask(given, missing_value)).sum())
+    return {"mae": mae, "rmse": rmse, "iou": iou, "changed": changed, "observed_changed": observed_changed}
 
 
 # ------------------------------------------------------------- baselines
@@ -211,6 +214,7 @@ def _aggregate(rows: list[dict]) -> dict[str, float]:
         "rmse": mean("rmse"),
         "iou": mean("iou"),
         "changed": int(sum(r["changed"] for r in rows)),
+        "observed_changed": int(sum(r["observed_changed"] for r in rows)),
         "ms": mean("ms"),
         "cases": len(rows),
     }

@@ -23,8 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 EM_ITERATIONS = 12
+#: Distance (as a share of the face's width) over which the fitted shape fades into the mean face.
+REACH_FRACTION = 0.25
 EM_COMPONENTS = 8
 
 
@@ -140,9 +143,10 @@ class ShapePrior:
     noise: float
     mirror_weight: float
     cv_error: float  # cross-validated MAE of the chosen settings (image units)
+    reach: float  # pixels over which the fitted shape fades into the mean face away from evidence
 
     ARRAYS = ("template", "components", "variances", "domain", "frequency")
-    SCALARS = ("depth_scale", "n_components", "noise", "mirror_weight", "cv_error")
+    SCALARS = ("depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach")
 
     @property
     def support(self) -> np.ndarray:
@@ -166,7 +170,12 @@ class ShapePrior:
         weights = np.where(observed[evidence], 1.0, self.mirror_weight)
         design = comps[:, evidence].T.astype(np.float64)
         fit = gappy_fit(design, values - self.template[evidence], weights, self.variances[:k], self.noise)
-        prediction = self.template + fit.offset + np.tensordot(fit.coefficients, comps, axes=1)
+        shape_term = np.tensordot(fit.coefficients, comps, axes=1)
+        # far from any evidence the fitted shape is extrapolation, worse than the mean face
+        # (cross-validated on the sample data): fade it out with the distance
+        distance = ndimage.distance_transform_edt(~(np.isfinite(depth) | np.isfinite(mirrored)))
+        shape_term = shape_term * np.exp(-distance / self.reach)
+        prediction = self.template + fit.offset + shape_term
         return prediction, fit
 
     def predictive_std(self, fit: GappyFit, where: np.ndarray) -> np.ndarray:
@@ -243,13 +252,19 @@ def fit_prior(
         noise=chosen_noise,
         mirror_weight=chosen_weight,
         cv_error=cv_error,
+        reach=REACH_FRACTION * _mean_face_width(face),
     )
+
+
+def _mean_face_width(face: np.ndarray) -> float:
+    """Mean width (pixels) of the faces' bounding boxes; face is (N, H, W) bool."""
+    columns = face.any(axis=1)
+    widths = [np.ptp(np.nonzero(c)[0]) + 1 for c in columns if c.any()]
+    return float(np.mean(widths)) if widths else float(face.shape[2])
 
 
 def _extend_nearest(image: np.ndarray) -> np.ndarray:
     """Give NaN pixels the value of the nearest finite pixel."""
-    from scipy import ndimage
-
     missing = np.isnan(image)
     if not missing.any() or missing.all():
         return np.nan_to_num(image)

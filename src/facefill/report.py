@@ -140,7 +140,7 @@ def _format(metric: str, value: float) -> str:
         return "–"
     if metric == "iou":
         return f"{value:.3f}"
-    if metric == "changed":
+    if metric in ("changed", "observed_changed"):
         return f"{int(value)}"
     return f"{value:.2f}"
 
@@ -243,7 +243,8 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
         f"<p>Leave-one-out over {settings['faces']} faces of {settings['size'][1]}x{settings['size'][0]} "
         f"{settings['dtype']}; {settings['masks_per_face']} masks per family per face, seed {settings['seed']}. "
         "MAE and RMSE over hidden face pixels that the method filled, in the image's units; fill IoU inside the "
-        "hidden area; changed: pixels outside it that differ from the input (summed); time per image with the "
+        "hidden area; changed: pixels outside it that differ from the input, painted background included "
+        "(summed); observed changed: observed input pixels altered (must be 0); time per image with the "
         "model loaded. Best per column in bold.</p>"
         + (f"<p>Skipped baselines:</p><ul>{skipped}</ul>" if skipped else "")
         + "<h2>MAE</h2>"
@@ -255,6 +256,8 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
         + metric_table_html(summary, families, "iou")
         + "<h2>Changed pixels outside the hidden area</h2>"
         + metric_table_html(summary, families, "changed")
+        + "<h2>Observed pixels changed</h2>"
+        + metric_table_html(summary, families, "observed_changed")
         + "<h2>Milliseconds per image</h2>"
         + metric_table_html(summary, families, "ms")
         + "<h2>Cases</h2>"

@@ -14,6 +14,7 @@ It is facefill's embedded default: the demo and the tests need no files.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from .errors import InvalidParameterError
 
@@ -104,7 +105,8 @@ def _face(rng: np.random.Generator, height: int, width: int, shift, jitter: bool
     n_knots = 24
     knots = rng.normal(0, 0.035, n_knots)
     ragged = np.interp(u, np.linspace(-1.2, 1.2, n_knots), knots) * (v < -0.3)
-    ragged = ragged + rng.normal(0, 0.012, u.shape)
+    # pixel-scale roughness, smoothed so that it leaves no isolated specks inside the face
+    ragged = ragged + ndimage.gaussian_filter(rng.normal(0, 0.05, u.shape), 1.0)
     face = r2 < (1.0 + ragged) ** 2
 
     # Nearness: an ellipsoidal head plus features.

@@ -1,0 +1,93 @@
+"""Time per image of the ``auto`` method on one core, model loaded, against ``seed`` in the same run.
+
+    python benchmarks/auto_speed.py
+
+Rows: each protocol mask family on 116x120 faces (the sample data when it is
+beside the project, else synthetic), then how the time grows with the image
+size (synthetic faces, a blob hole scaled with the face) and with the hole
+size (116x120, one disc of growing radius). Times are medians over repeats.
+"""
+
+from __future__ import annotations
+
+import os
+
+# one core: the goal is per-core time; set before NumPy loads its BLAS
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from facefill.io import find_images, read_depth  # noqa: E402
+from facefill.masks import FAMILIES, make_mask, mask_rng  # noqa: E402
+from facefill.model import FaceModel  # noqa: E402
+from facefill.synth import make_faces  # noqa: E402
+
+DATASET = Path(__file__).resolve().parents[1].parent / "shared" / "dataset"
+
+
+def median_ms(model: FaceModel, images: list[np.ndarray], method: str, repeats: int) -> float:
+    for image in images:  # warm caches
+        model.reconstruct(image, method)
+    times = []
+    for _ in range(repeats):
+        for image in images:
+            start = time.perf_counter()
+            model.reconstruct(image, method)
+            times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+def holed(faces: np.ndarray, family: str, missing) -> list[np.ndarray]:
+    out = []
+    for i, face in enumerate(faces):
+        hidden = make_mask(family, face != missing, mask_rng(0, i, family, 0))
+        given = face.copy()
+        given[hidden] = missing
+        out.append(given)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    if (DATASET / "train").is_dir():
+        faces = np.array([read_depth(p) for p in find_images(DATASET / "train")])
+        source = "sample data"
+    else:
+        faces = make_faces(20, seed=0)
+        source = "synthetic"
+    model = FaceModel().fit(faces[4:])
+    print(f"Per image on one core, model loaded (116x120, {source}); median over {args.repeats} repeats")
+    print(f"  {'holes':<10s} {'auto ms':>8s} {'seed ms':>8s} {'auto/seed':>9s}")
+    for family in FAMILIES:
+        images = holed(faces[:4], family, 255)
+        auto, seed = median_ms(model, images, "auto", args.repeats), median_ms(model, images, "seed", args.repeats)
+        print(f"  {family:<10s} {auto:8.2f} {seed:8.2f} {auto / seed:9.1f}")
+
+    print("\nImage size (synthetic faces, blob holes scaled with the face):")
+    print(f"  {'size':<10s} {'auto ms':>8s} {'ms per 1000 px':>15s}")
+    for scale in (1, 2, 4):
+        shape = (120 * scale, 116 * scale)
+        synthetic = make_faces(24, shape=shape, seed=scale)
+        sized = FaceModel().fit(synthetic[4:])
+        ms = median_ms(sized, holed(synthetic[:4], "blobs", 255), "auto", max(1, args.repeats // scale))
+        print(f"  {shape[1]}x{shape[0]:<6d} {ms:8.2f} {ms / (shape[0] * shape[1] / 1000):15.3f}")
+
+    print("\nHole size (116x120, one disc at the face centre):")
+    print(f"  {'radius':<10s} {'pixels':>8s} {'auto ms':>8s}")
+    rows, cols = np.mgrid[0:120, 0:116]
+    for radius in (4, 8, 16, 24, 32):
+        disc = (rows - 60) ** 2 + (cols - 57.5) ** 2 <= radius**2
+        images = [np.where(disc, 255, face).astype(np.uint8) for face in faces[:4]]
+        print(f"  {radius:<10d} {int(disc.sum()):8d} {median_ms(model, images, 'auto', args.repeats):8.2f}")
+
+
+if __name__ == "__main__":
+    main()
