@@ -116,7 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000, help="images in the reconstruction folder")
     parser.add_argument("--loop-images", type=int, default=200, help="images run through the slow original loop")
-    parser.add_argument("--train-sizes", default="20,100,1000,5000", help="comma-separated training set sizes")
+    parser.add_argument("--train-sizes", default="20,100,500", help="comma-separated training set sizes")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="facefill-bench-"))

@@ -73,40 +73,6 @@ def test_changed_counts_pixels_outside_hidden_that_differ():
     assert scores["changed"] == 2 and scores["observed_changed"] == 1
 
 
-@pytest.mark.parametrize("family", ev.FAMILIES)
-def test_every_family_hides_face_and_is_reproducible(small_faces, family):
-    face = small_faces[0] != 255
-    first = ev.make_mask(family, face, ev.mask_rng(0, 0, family, 0))
-    again = ev.make_mask(family, face, ev.mask_rng(0, 0, family, 0))
-    np.testing.assert_array_equal(first, again)
-    assert (first & face).any() and (face & ~first).any()
-
-
-def test_half_hides_one_side_of_the_face_centre():
-    face = np.zeros((120, 116), bool)
-    face[10:110, 16:100] = True  # 84 px wide: the protocol's reference width
-    for i in range(10):
-        hidden = ev.make_mask("half", face, ev.mask_rng(0, i, "half", 0))
-        columns = np.nonzero(hidden[50])[0]
-        edge = columns.max() + 1 if columns.min() == 0 else columns.min()
-        assert abs(edge - 57.5) <= 6
-        assert hidden[:, 0].all() or hidden[:, -1].all()
-
-
-def test_band_is_14_pixels_high_for_an_84_pixel_face_and_scales():
-    face = np.zeros((120, 116), bool)
-    face[10:110, 16:100] = True
-    assert ev.make_mask("band", face, ev.mask_rng(0, 0, "band", 0))[:, 50].sum() == 14
-    wide = np.zeros((240, 232), bool)
-    wide[20:220, 32:200] = True  # twice as wide
-    assert ev.make_mask("band", wide, ev.mask_rng(0, 0, "band", 0))[:, 100].sum() == 28
-
-
-def test_unknown_family():
-    with pytest.raises(InvalidParameterError, match="mask family 'hat' is not known"):
-        ev.make_mask("hat", np.ones((5, 5), bool), np.random.default_rng(0))
-
-
 def test_evaluate_scores_every_method_on_the_same_masks(small_faces):
     result = ev.evaluate(small_faces, masks_per_face=1, examples_per_family=1)
     summary = result.summary()
