@@ -141,14 +141,33 @@ def register(
     return Similarity(*params, centre_row, centre_col)
 
 
+def _bilinear(stack: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear samples (C, N) of a (C, H, W) stack at points, and which points lie inside the grid."""
+    height, width = stack.shape[1:]
+    inside = (rows >= 0) & (rows <= height - 1) & (cols >= 0) & (cols <= width - 1)
+    rows, cols = np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)
+    r0 = np.minimum(rows.astype(np.intp), height - 2)
+    c0 = np.minimum(cols.astype(np.intp), width - 2)
+    fr, fc = rows - r0, cols - c0
+    top = stack[:, r0, c0] * (1 - fc) + stack[:, r0, c0 + 1] * fc
+    bottom = stack[:, r0 + 1, c0] * (1 - fc) + stack[:, r0 + 1, c0 + 1] * fc
+    return top * (1 - fr) + bottom * fr, inside
+
+
+def _samples(values, rows, cols, stack, transform):
+    """Template samples at the observed points moved by ``transform``, for points well inside the model."""
+    mr, mc = transform.apply(rows.astype(np.float64), cols.astype(np.float64))
+    sampled, inside = _bilinear(stack, mr, mc)
+    inside &= sampled[0] > 0.99  # channel 0 is the model's outline
+    return sampled[1:, inside], inside, values[inside]
+
+
 def _misfit(values, rows, cols, template, support, transform) -> float:
     """RMS depth residual (offset removed) of the observed samples against the template."""
-    mr, mc = transform.apply(rows.astype(np.float64), cols.astype(np.float64))
-    coords = np.vstack([mr, mc])
-    inside = ndimage.map_coordinates(support.astype(np.float64), coords, order=1, mode="constant") > 0.99
+    (model_values, *_), inside, observed = _samples(values, rows, cols, _stack(template, support, 0.0), transform)
     if inside.sum() < 20:
         return np.inf
-    residual = values[inside] - ndimage.map_coordinates(template, coords[:, inside], order=1, mode="nearest")
+    residual = observed - model_values
     return float(np.sqrt(np.mean((residual - residual.mean()) ** 2)))
 
 
@@ -156,19 +175,13 @@ def _gauss_newton(values, rows, cols, template, support, params, sigma, iteratio
     """MAP Gauss-Newton steps of the parameters marked ``free`` at one template smoothing."""
     height, width = template.shape
     centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
-    smooth, grad_r, grad_c = _smoothed(template, sigma)
-    support_f = support.astype(np.float64)
+    stack = _stack(template, support, sigma)
     params = params.copy()
     for _ in range(iterations):
         t = Similarity(*params, centre_row, centre_col)
-        mr, mc = t.apply(rows.astype(np.float64), cols.astype(np.float64))
-        coords = np.vstack([mr, mc])
-        inside = ndimage.map_coordinates(support_f, coords, order=1, mode="constant") > 0.99
+        (model_values, gr, gc), inside, observed = _samples(values, rows, cols, stack, t)
         if inside.sum() < 20:
             break
-        model_values = ndimage.map_coordinates(smooth, coords[:, inside], order=1, mode="nearest")
-        gr = ndimage.map_coordinates(grad_r, coords[:, inside], order=1, mode="nearest")
-        gc = ndimage.map_coordinates(grad_c, coords[:, inside], order=1, mode="nearest")
         dr, dc = rows[inside] - centre_row, cols[inside] - centre_col
         # d(model point)/d(params) at the current parameters
         scale, angle = np.exp(params[2]), params[3]
@@ -180,7 +193,7 @@ def _gauss_newton(values, rows, cols, template, support, params, sigma, iteratio
         jacobian = np.column_stack(
             [gr, gc, gr * d_r_dscale + gc * d_c_dscale, gr * d_r_dangle + gc * d_c_dangle, np.ones_like(gr)]
         )
-        residual = values[inside] - model_values
+        residual = observed - model_values
         # MAP step: a Gaussian prior keeps the transform near the identity unless the data insist
         # (faces are cropped roughly centred); parameters not free are held; the depth offset is free
         noise = max(float(np.var(residual - residual.mean())), 1e-12)
@@ -199,23 +212,26 @@ def _gauss_newton(values, rows, cols, template, support, params, sigma, iteratio
     return params
 
 
-_SMOOTHED: dict = {}
+_STACKS: dict = {}
 
 
-def _smoothed(template: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The template blurred at ``sigma`` and its row and column gradients.
+def _stack(template: np.ndarray, support: np.ndarray, sigma: float) -> np.ndarray:
+    """(4, H, W): the model's outline, the template blurred at ``sigma`` and its row and column gradients.
 
     Cached: one model's template serves every face it fills.
     """
-    key = (id(template), template.shape, sigma)
-    cached = _SMOOTHED.get(key)
-    if cached is None or cached[0] is not template:
-        if len(_SMOOTHED) > 16:
-            _SMOOTHED.clear()
-        smooth = ndimage.gaussian_filter(template, sigma)
-        cached = (template, smooth, ndimage.sobel(smooth, axis=0) / 8.0, ndimage.sobel(smooth, axis=1) / 8.0)
-        _SMOOTHED[key] = cached
-    return cached[1:]
+    key = (id(template), id(support), sigma)
+    cached = _STACKS.get(key)
+    if cached is None or cached[0] is not template or cached[1] is not support:
+        if len(_STACKS) > 16:
+            _STACKS.clear()
+        smooth = ndimage.gaussian_filter(template, sigma) if sigma > 0 else template
+        stack = np.stack(
+            [support.astype(np.float64), smooth, ndimage.sobel(smooth, axis=0) / 8.0, ndimage.sobel(smooth, axis=1) / 8.0]
+        )
+        cached = (template, support, stack)
+        _STACKS[key] = cached
+    return cached[2]
 
 
 def warp_to_model(image: np.ndarray, transform: Similarity, fill: str = "nan") -> np.ndarray:

@@ -21,6 +21,7 @@ J. Opt. Soc. Am. A 12 (8), 1995.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import ndimage
@@ -148,7 +149,7 @@ class ShapePrior:
     ARRAYS = ("template", "components", "variances", "domain", "frequency")
     SCALARS = ("depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach")
 
-    @property
+    @cached_property
     def support(self) -> np.ndarray:
         """Model pixels where at least half the training faces are face: the model's outline."""
         return self.frequency >= 0.5
