@@ -2,7 +2,9 @@
 
 ``harmonic_fill`` fills unknown pixels with the solution of Laplace's equation
 whose boundary values are the known 4-neighbours: the smoothest surface that
-meets the border without a step.
+meets the border without a step. ``smooth_correction`` minimises the
+thin-plate (biharmonic) energy instead, which also meets the border's slope:
+``auto`` uses it to bend its prior onto the observed pixels without a crease.
 """
 
 from __future__ import annotations
@@ -79,15 +81,6 @@ def _anchored(unknown: np.ndarray, known: np.ndarray) -> np.ndarray:
     return touching[labels]
 
 
-def _neighbour_index(unknown: np.ndarray, known: np.ndarray):
-    """Index maps for the solver: unknown pixels 0..n-1, known pixels 0..m-1, others -1."""
-    unknown_index = np.full(unknown.shape, -1, dtype=np.int64)
-    known_index = np.full(unknown.shape, -1, dtype=np.int64)
-    unknown_index[unknown] = np.arange(int(unknown.sum()))
-    known_index[known] = np.arange(int(known.sum()))
-    return unknown_index, known_index
-
-
 def smooth_correction(
     residual: np.ndarray,
     unknown: np.ndarray,
@@ -130,7 +123,8 @@ def smooth_correction(
         return correction
     ring = ndimage.binary_dilation(unknown, iterations=2) & ~unknown & np.isfinite(residual)
     active = unknown | ring
-    unknown_index, known_index = _neighbour_index(unknown, ring)
+    unknown_index = np.full(unknown.shape, -1, dtype=np.int64)
+    unknown_index[unknown] = np.arange(n)
     # Laplacian rows: pixels of the hole or its first ring whose whole stencil is active
     centres = ndimage.binary_dilation(unknown) & active
     padded = np.pad(active, 1)

@@ -34,12 +34,18 @@ def enclosed_holes(missing: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(~missing) & missing
 
 
+#: Rays from the face's centre (one per degree) and their sampling step (pixels).
 ANGLES = 360
-# in rays of 1 degree:
+RADIAL_STEP = 0.5
+#: Rays next to a hidden ray that are taken as hidden too (a cut rarely ends exactly on a ray).
 HIDDEN_RAY_SPREAD = 2
+#: Rays within this many of a cut are not used to learn how this face's outline departs from the model's.
 OFFSET_GUARD = 10
+#: A run of fewer hidden rays is a notch of a ragged outline, not a cut.
 MIN_CUT_RAYS = 6
+#: A ray ending at a depth this rim-like (0 = the face's median depth, 1 = its rim's) ends on the outline ...
 RIM_THRESHOLD = 0.6
+#: ... if it ends within this many margins of the predicted outline.
 RIM_REACH = 3.0
 
 
@@ -48,9 +54,9 @@ _SINES = np.sin(_ANGLE_VALUES)
 _COSINES = np.cos(_ANGLE_VALUES)
 
 
-def _polar(mask: np.ndarray, centre: tuple[float, float], max_radius: float, step: float = 0.5) -> np.ndarray:
+def _polar(mask: np.ndarray, centre: tuple[float, float], max_radius: float) -> np.ndarray:
     """``mask`` sampled on a polar grid (ANGLES x radii) around ``centre`` (nearest pixel; False outside)."""
-    radii = np.arange(0.0, max_radius, step)
+    radii = np.arange(0.0, max_radius, RADIAL_STEP)
     rows = np.rint(centre[0] + _SINES[:, None] * radii[None, :]).astype(np.intp)
     cols = np.rint(centre[1] + _COSINES[:, None] * radii[None, :]).astype(np.intp)
     inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
@@ -59,11 +65,11 @@ def _polar(mask: np.ndarray, centre: tuple[float, float], max_radius: float, ste
     return sampled
 
 
-def _outer_radius(polar: np.ndarray, step: float = 0.5) -> np.ndarray:
+def _outer_radius(polar: np.ndarray) -> np.ndarray:
     """Per angle, the radius just beyond the outermost True sample (0 where none)."""
     any_true = polar.any(axis=1)
     last = polar.shape[1] - 1 - np.argmax(polar[:, ::-1], axis=1)
-    return np.where(any_true, (last + 1) * step, 0.0)
+    return np.where(any_true, (last + 1) * RADIAL_STEP, 0.0)
 
 
 def _fill_gaps_periodic(values: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -90,16 +96,14 @@ def _short_runs(flags: np.ndarray, min_length: int) -> np.ndarray:
     return np.roll(short[labels], start)
 
 
-def _rimness(depth, observed, polar_observed, last_observed, visible, centre, max_radius) -> np.ndarray:
+def _rimness(depth, observed, last_observed, visible, centre) -> np.ndarray:
     """Per ray, how much the depth where the ray leaves the face looks like this face's rim.
 
     0 at the face's typical (median) depth, 1 at the median depth where its
     visible outline is; the sign of depth (nearer larger or smaller) does not matter.
     """
-    step = 0.5
-    last = np.clip(np.rint(last_observed / step).astype(int) - 1, 0, polar_observed.shape[1] - 1)
-    # step back half a pixel so that the sample lands inside the face
-    radius = np.clip(last * step - 0.5, 0, None)
+    # the last face sample of each ray, stepped back half a pixel so that it lands inside the face
+    radius = np.clip(last_observed - RADIAL_STEP - 0.5, 0, None)
     rows = np.clip(np.rint(centre[0] + _SINES * radius).astype(int), 0, depth.shape[0] - 1)
     cols = np.clip(np.rint(centre[1] + _COSINES * radius).astype(int), 0, depth.shape[1] - 1)
     end_depth = depth[rows, cols]
@@ -168,8 +172,7 @@ def face_pixels(
     height, width = observed.shape
     corners = np.array([[0, 0], [0, width - 1], [height - 1, 0], [height - 1, width - 1]], dtype=float)
     max_radius = float(np.hypot(*(corners - np.asarray(centre)).T).max()) + 1.0
-    polar_observed = _polar(observed, centre, max_radius)
-    last_observed = _outer_radius(polar_observed)
+    last_observed = _outer_radius(_polar(observed, centre, max_radius))
     model_radius = _outer_radius(_polar(model_face, centre, max_radius))
     # This face's outline is the model's stretched: the ratio of their radii is fitted as
     # a + b cos(2 angle) (a scale and an aspect change) on the rays where the outline is seen.
@@ -199,7 +202,7 @@ def face_pixels(
     # a ray that ends on the face's rim (depth like this face's visible outline), not far inside the
     # predicted outline, ends on the outline: the model's outline is off there, not a cut
     if depth is not None and visible.any():
-        rimness = _rimness(depth, observed, polar_observed, last_observed, visible, centre, max_radius)
+        rimness = _rimness(depth, observed, last_observed, visible, centre)
         visible |= (rimness > RIM_THRESHOLD) & (last_observed >= predicted - RIM_REACH * margin)
     # a dent of a few rays is a notch of a ragged outline, not a cut
     visible |= _short_runs(~visible, MIN_CUT_RAYS)
