@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-
 from scipy import ndimage
 
 from .align import register, warp_to_image, warp_to_model
@@ -103,7 +102,8 @@ def fill_seed(model: "FaceModel", depth: np.ndarray) -> np.ndarray:
     return _fill_enclosed_rest(filled, missing)
 
 
-#: Edges this deep inside the registered model outline (at the reference face width) are cuts.
+#: A ray whose last observed pixel lies this far inside the predicted outline (pixels, for a face
+#: of the protocol's reference width; scaled with the face) ends on a cut, not on the outline.
 CUT_MARGIN = 3.0
 #: Decay weight of the blending correction (see ``blend.smooth_correction``).
 BLEND_SCREENING = 1e-3
@@ -114,6 +114,7 @@ CONFIDENCE_REACH = 6.0
 
 
 def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
+    """facefill's face model (see the module docstring and README's "How auto fills")."""
     prior = model.prior_
     observed = np.isfinite(depth)
     transform = register(depth, prior.template, prior.support)
@@ -149,10 +150,10 @@ def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
 
     def confidence() -> np.ndarray:
         # near the border the blend trusts the observed pixels; far inside, the prior's uncertainty
-        if identity:
-            spread = prior.predictive_std(fit, prior.domain)
-        else:
-            spread = warp_to_image(prior.predictive_std(fit, prior.domain), transform, fill="nearest")
+        everywhere = np.ones(prior.domain.shape, dtype=bool)
+        spread = prior.predictive_std(fit, everywhere)
+        if not identity:
+            spread = warp_to_image(spread, transform, fill="nearest")
         distance = ndimage.distance_transform_edt(~observed)
         uncertainty = spread * (1 - np.exp(-distance / CONFIDENCE_REACH))
         result = np.where(observed, 1.0, 0.0)
