@@ -66,9 +66,9 @@ class Fill:
     confidence: Callable[[], np.ndarray]
 
 
-def _fill_enclosed_rest(filled: np.ndarray, missing: np.ndarray) -> np.ndarray:
+def _fill_enclosed_rest(filled: np.ndarray, holes: np.ndarray) -> np.ndarray:
     """Harmonically fill enclosed-hole pixels that the method's rule left NaN."""
-    rest = enclosed_holes(missing) & np.isnan(filled)
+    rest = holes & np.isnan(filled)
     if rest.any():
         filled = harmonic_fill(filled, rest)
     return filled
@@ -84,22 +84,24 @@ def fill_symmetry(model: "FaceModel", depth: np.ndarray) -> np.ndarray:
     missing = np.isnan(depth)
     filled = depth.copy()
     _take(filled, mirror_about_centre(depth), missing)
-    return _fill_enclosed_rest(filled, missing)
+    return _fill_enclosed_rest(filled, enclosed_holes(missing))
 
 
 def fill_average(model: "FaceModel", depth: np.ndarray) -> np.ndarray:
     missing = np.isnan(depth)
+    holes = enclosed_holes(missing)
     filled = depth.copy()
-    _take(filled, model.mean_, missing & (model.outline_ | enclosed_holes(missing)))
-    return _fill_enclosed_rest(filled, missing)
+    _take(filled, model.mean_, missing & (model.outline_ | holes))
+    return _fill_enclosed_rest(filled, holes)
 
 
 def fill_seed(model: "FaceModel", depth: np.ndarray) -> np.ndarray:
     missing = np.isnan(depth)
+    holes = enclosed_holes(missing)
     filled = depth.copy()
     _take(filled, mirror_about_centre(depth), missing)
-    _take(filled, model.mean_, missing & (model.outline_ | enclosed_holes(missing)))
-    return _fill_enclosed_rest(filled, missing)
+    _take(filled, model.mean_, missing & (model.outline_ | holes))
+    return _fill_enclosed_rest(filled, holes)
 
 
 #: A ray whose last observed pixel lies this far inside the predicted outline (pixels, for a face
@@ -134,7 +136,7 @@ def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
         angle = -np.pi + index * 2 * np.pi / ANGLES
         return np.rint((2 * axis_angle - angle + np.pi) / (2 * np.pi) * ANGLES).astype(int) % ANGLES
 
-    face_width = _face_width(observed | enclosed_holes(~observed))
+    face_width = _face_width(observed)  # enclosed holes lie within the observed face's columns
     margin = CUT_MARGIN * face_width / REFERENCE_FACE_WIDTH
     face = face_pixels(observed, model_face, centre, mirror_angle, margin=margin, depth=depth)
     # residuals are known on the observed face and zero on the background around the hole;
