@@ -77,14 +77,6 @@ class Similarity:
         movement = np.hypot(self.shift_row, self.shift_col) + radius * (abs(self.scale - 1) + abs(self.angle))
         return movement < IDENTITY_TOLERANCE
 
-    def axis_column(self, row: float, model_axis_col: float) -> float:
-        """Image column of the face's symmetry axis at image row ``row``."""
-        # points on the model's vertical axis, taken back to the image
-        model_rows = np.array([0.0, 1.0]) * 100.0
-        img_r, img_c = self.invert(model_rows, np.full(2, model_axis_col))
-        t = (row - img_r[0]) / (img_r[1] - img_r[0])
-        return float(img_c[0] + t * (img_c[1] - img_c[0]))
-
 
 def register(
     depth: np.ndarray,
@@ -115,12 +107,12 @@ def register(
     observed = np.isfinite(depth)
     sample = np.zeros_like(observed)
     sample[::step, ::step] = True
-    rows, cols = np.nonzero(observed & sample)
+    rows, cols = (index.astype(np.float64) for index in np.nonzero(observed & sample))
     centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
     identity = Similarity(centre_row=centre_row, centre_col=centre_col)
     if rows.size < 20:
         return identity
-    values = depth[rows, cols]
+    values = depth[observed & sample]
     params = np.zeros(4)
     # With one side of the face hidden, horizontal shift and scale trade off against each other
     # (the visible half can be matched either way): then only the vertical shift is estimated and
@@ -156,7 +148,7 @@ def _bilinear(stack: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np
 
 def _samples(values, rows, cols, stack, transform):
     """Template samples at the observed points moved by ``transform``, for points well inside the model."""
-    mr, mc = transform.apply(rows.astype(np.float64), cols.astype(np.float64))
+    mr, mc = transform.apply(rows, cols)
     sampled, inside = _bilinear(stack, mr, mc)
     inside &= sampled[0] > 0.99  # channel 0 is the model's outline
     return sampled[1:, inside], inside, values[inside]

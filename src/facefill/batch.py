@@ -102,7 +102,7 @@ def plan_outputs(source: str | os.PathLike, out: str | os.PathLike) -> list[tupl
     return [(path, out / path.relative_to(source)) for path in paths]
 
 
-def confidence_path(source: Path, target: Path, out: Path, confidence_dir: Path) -> Path:
+def confidence_path(target: Path, out: Path, confidence_dir: Path) -> Path:
     """Where the confidence map of ``target`` goes: its path below ``out``, moved to ``confidence_dir``, as .tif."""
     try:
         relative = target.relative_to(out)

@@ -132,7 +132,7 @@ def _reconstruct(
     pairs = batch.plan_outputs(input_path, out)
     confidence_targets = None
     if confidence is not None:
-        confidence_targets = {src: batch.confidence_path(src, dst, out, confidence) for src, dst in pairs}
+        confidence_targets = {src: batch.confidence_path(dst, out, confidence) for src, dst in pairs}
     with _progress(len(pairs), "reconstructing") as advance:
 
         def show(outcome: batch.Outcome) -> None:
@@ -147,11 +147,9 @@ def _reconstruct(
         )
     stdout.print(f"{summary.line('reconstructed')} -> {out}")
     if report is not None:
-        from .io import read_depth
         from .report import write_reconstruction_report
 
-        done = [o for o in summary.outcomes if o.status == batch.DONE]
-        records = [(str(o.source), read_depth(o.source), read_depth(o.target)) for o in done[:200]]
+        records = [(str(o.source), o.source, o.target) for o in summary.outcomes if o.status == batch.DONE]
         page = write_reconstruction_report(records, face_model.missing_value_, report)
         stdout.print(f"Report: {page}")
     if summary.failed:

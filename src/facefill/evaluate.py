@@ -19,7 +19,7 @@ from .errors import InvalidParameterError, MissingDependencyError
 from .io import check_missing_value, default_missing_value, missing_mask
 from .methods import METHODS, Method
 from .masks import FAMILIES, make_mask, mask_rng
-from .model import FaceModel, _stack_images
+from .model import FaceModel, stack_images
 from .outline import enclosed_holes
 
 METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
@@ -255,7 +255,7 @@ def evaluate(
     -------
     Evaluation
     """
-    stack = _stack_images(images)
+    stack = stack_images(images)
     if len(stack) < 2:
         raise InvalidParameterError(f"images holds {len(stack)} face; leave-one-out needs at least 2")
     for family in families:

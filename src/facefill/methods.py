@@ -39,7 +39,7 @@ from scipy import ndimage
 from .align import register, warp_to_image, warp_to_model
 from .blend import harmonic_fill, smooth_correction
 from .errors import InvalidParameterError
-from .masks import REFERENCE_FACE_WIDTH
+from .masks import REFERENCE_FACE_WIDTH, face_box
 from .outline import ANGLES, enclosed_holes, face_pixels
 from .symmetry import mirror_about_centre
 
@@ -136,7 +136,8 @@ def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
         angle = -np.pi + index * 2 * np.pi / ANGLES
         return np.rint((2 * axis_angle - angle + np.pi) / (2 * np.pi) * ANGLES).astype(int) % ANGLES
 
-    face_width = _face_width(observed)  # enclosed holes lie within the observed face's columns
+    _, _, left, right = face_box(observed)  # enclosed holes lie within the observed face's columns
+    face_width = right - left + 1
     margin = CUT_MARGIN * face_width / REFERENCE_FACE_WIDTH
     face = face_pixels(observed, model_face, centre, mirror_angle, margin=margin, depth=depth)
     # residuals are known on the observed face and zero on the background around the hole;
@@ -177,10 +178,6 @@ def face_axis(transform, support: np.ndarray) -> tuple[tuple[float, float], floa
     img_r, img_c = transform.invert(np.array([centre_row, centre_row + 50.0]), np.array([axis_col, axis_col]))
     return (float(img_r[0]), float(img_c[0])), float(np.arctan2(img_r[1] - img_r[0], img_c[1] - img_c[0]))
 
-
-def _face_width(face: np.ndarray) -> float:
-    columns = np.nonzero(face.any(axis=0))[0]
-    return float(columns[-1] - columns[0] + 1) if columns.size else REFERENCE_FACE_WIDTH
 
 
 METHODS: dict[str, Method] = {

@@ -38,6 +38,9 @@ _FORMAT_TAG = "facefill-model"
 AVERAGES = ("mean", "running")
 #: A pixel belongs to the model's outline when at least this share of training faces has face there.
 OUTLINE_FREQUENCY = 0.5
+#: For methods without a model of their own uncertainty: confidence falls by 1/e per this many pixels
+#: of distance from the observed pixels.
+DISTANCE_CONFIDENCE_REACH = 10.0
 
 
 class FaceModel:
@@ -131,7 +134,7 @@ class FaceModel:
         _check_setting("n_components", self.n_components, integer=True, minimum=0)
         _check_setting("noise", self.noise, integer=False, minimum=0)
         _check_setting("mirror_weight", self.mirror_weight, integer=False, minimum=0)
-        stack = _stack_images(images)
+        stack = stack_images(images)
         missing_value = default_missing_value(stack.dtype) if missing_value is None else missing_value
         missing_value = check_missing_value(missing_value, stack.dtype)
         depths = to_float(stack, missing_value)
@@ -220,7 +223,8 @@ class FaceModel:
             confidence = outcome.confidence()
         else:
             confidence = np.where(missing, 0.0, 1.0)
-            confidence[write] = np.exp(-ndimage.distance_transform_edt(missing)[write] / 10.0)
+            distance = ndimage.distance_transform_edt(missing)[write]
+            confidence[write] = np.exp(-distance / DISTANCE_CONFIDENCE_REACH)
         return result, confidence.astype(np.float32)
 
     def check_image(self, image: np.ndarray, name: str = "image") -> None:
@@ -248,7 +252,9 @@ class FaceModel:
             "n_images": np.array(self.n_images_),
             "mean": self.mean_,
             "frequency": self.frequency_,
-            "settings": np.array(json.dumps({"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight})),
+            "settings": np.array(
+                json.dumps({"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight})
+            ),
         }
         for name in ShapePrior.ARRAYS + ShapePrior.SCALARS:
             arrays[f"prior_{name}"] = np.asarray(getattr(self.prior_, name))
@@ -311,7 +317,7 @@ class FaceModel:
         return model
 
 
-def _stack_images(images: Iterable[np.ndarray]) -> np.ndarray:
+def stack_images(images: Iterable[np.ndarray]) -> np.ndarray:
     """Check that the images share one size and a supported dtype; stack them."""
     images = list(images) if not isinstance(images, np.ndarray) else images
     if len(images) == 0:

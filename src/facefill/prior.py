@@ -26,6 +26,8 @@ from functools import cached_property
 import numpy as np
 from scipy import ndimage
 
+from .masks import FAMILIES, make_mask
+
 EM_ITERATIONS = 12
 #: Distance (as a share of the face's width) over which the fitted shape fades into the mean face.
 REACH_FRACTION = 0.25
@@ -214,8 +216,6 @@ def fit_prior(
     its mirror, the face is hidden with masks of every protocol family, and the
     settings with the lowest mean absolute error on the hidden face pixels win.
     """
-    from .masks import FAMILIES, make_mask
-
     families = FAMILIES if families is None else families
     n, height, width = depths.shape
     both = np.concatenate([depths, depths[:, :, ::-1]])
@@ -237,9 +237,7 @@ def fit_prior(
         grid_k = [k for k in COMPONENT_GRID if k <= components.shape[0]] if n_components == "auto" else [int(n_components)]
         grid_noise = [depth_scale * g for g in NOISE_GRID] if noise == "auto" else [float(noise)]
         grid_w = list(MIRROR_WEIGHT_GRID) if mirror_weight == "auto" else [float(mirror_weight)]
-        errors = _cross_validate(
-            depths, rows, domain, grid_k, grid_noise, grid_w, families, seed, make_mask
-        )
+        errors = _cross_validate(depths, rows, domain, grid_k, grid_noise, grid_w, families, seed)
         best = np.unravel_index(np.nanargmin(errors), errors.shape)
         chosen_k, chosen_noise, chosen_weight = grid_k[best[0]], grid_noise[best[1]], grid_w[best[2]]
         cv_error = float(errors[best])
@@ -247,6 +245,7 @@ def fit_prior(
     chosen_noise = float(chosen_noise if chosen_noise != "auto" else depth_scale)
     chosen_weight = float(chosen_weight if chosen_weight != "auto" else 0.5)
 
+    face_width = _mean_face_width(face)
     template = np.full((height, width), np.nan)
     template[domain] = mean
     template = _extend_nearest(template)
@@ -263,8 +262,8 @@ def fit_prior(
         noise=chosen_noise,
         mirror_weight=chosen_weight,
         cv_error=cv_error,
-        reach=REACH_FRACTION * _mean_face_width(face),
-        locality=LOCALITY_FRACTION * _mean_face_width(face),
+        reach=REACH_FRACTION * face_width,
+        locality=LOCALITY_FRACTION * face_width,
     )
 
 
@@ -284,7 +283,7 @@ def _extend_nearest(image: np.ndarray) -> np.ndarray:
     return image[rows, cols]
 
 
-def _cross_validate(depths, rows, domain, grid_k, grid_noise, grid_w, families, seed, make_mask) -> np.ndarray:
+def _cross_validate(depths, rows, domain, grid_k, grid_noise, grid_w, families, seed) -> np.ndarray:
     """Mean absolute error on hidden face pixels for every (k, noise, weight) setting."""
     n = len(depths)
     folds = np.unique(np.linspace(0, n - 1, min(n, MAX_CV_FOLDS)).round().astype(int))

@@ -271,13 +271,15 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
 def write_reconstruction_report(records, missing_value: float, out_dir: str | os.PathLike, limit: int = 200) -> Path:
     """Side-by-side page for real holed images: input | output | filled area.
 
-    ``records`` is a sequence of ``(name, given, output)``; at most ``limit`` are pictured.
+    ``records`` is a sequence of ``(name, given, output)``, the images as arrays or as
+    paths to read; at most ``limit`` are pictured (and read).
     """
-    from .io import missing_mask, to_float
+    from .io import missing_mask, read_depth, to_float
 
     out_dir = Path(out_dir)
     figures = []
     for i, (name, given, output) in enumerate(records[:limit]):
+        given, output = (image if isinstance(image, np.ndarray) else read_depth(image) for image in (given, output))
         filled = missing_mask(given, missing_value) & ~missing_mask(output, missing_value)
         low, high = depth_range([to_float(given, missing_value)])
         area = np.full(given.shape + (3,), 235, dtype=np.uint8)
