@@ -1,9 +1,17 @@
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
 from facefill import batch
-from facefill.errors import OutputPathError
+from facefill.errors import InvalidParameterError, OutputPathError
 from facefill.io import read_depth, write_depth
+from facefill.methods import METHODS, Method
 from facefill.model import FaceModel
 
 from .conftest import with_hole
@@ -97,3 +105,119 @@ def test_training_images_that_differ_are_reported_not_fatal(tmp_path, faces8, fa
     messages = [o.message for o in summary.failed]
     assert "b.png: size 160x200 differs from 116x120 of" in messages[0]
     assert "d.png" in messages[1]
+
+
+# ------------------------------------------------------------ workers
+def _holed_inputs(folder, faces, count):
+    """``count`` holed faces in two subfolders, one unreadable file among them."""
+    for i in range(count):
+        face = with_hole(faces[i % len(faces)], slice(40 + i % 7, 70), slice(25 + i % 5, 60), 255)
+        write_depth(folder / f"part{i % 2}" / f"face-{i:03d}.png", face)
+    (folder / "part0" / "face-bad.png").write_text("not an image")
+
+
+def _tree(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_workers_write_the_same_bytes_and_summary_as_one_process(tmp_path, model, faces8):
+    _holed_inputs(tmp_path / "in", faces8, 20)
+    serial = batch.reconstruct_files(model, batch.plan_outputs(tmp_path / "in", tmp_path / "serial"))
+    seen = []
+    parallel = batch.reconstruct_files(
+        model, batch.plan_outputs(tmp_path / "in", tmp_path / "parallel"), workers=2, on_outcome=seen.append
+    )
+    assert _tree(tmp_path / "parallel") == _tree(tmp_path / "serial")
+    assert len(_tree(tmp_path / "serial")) == 20
+    assert [(o.source, o.status, o.message) for o in parallel.outcomes] == [
+        (o.source, o.status, o.message) for o in serial.outcomes
+    ]
+    assert parallel.line("reconstructed") == "reconstructed 20, skipped 0, failed 1"
+    assert sorted(o.source for o in seen) == sorted(o.source for o in serial.outcomes)
+
+
+def test_workers_write_confidence_maps_like_one_process(tmp_path, model, faces8):
+    _holed_inputs(tmp_path / "in", faces8, 6)
+    for name, workers in (("serial", 1), ("parallel", 2)):
+        pairs = batch.plan_outputs(tmp_path / "in", tmp_path / name)
+        targets = {s: batch.confidence_path(t, tmp_path / name, tmp_path / f"{name}-conf") for s, t in pairs}
+        batch.reconstruct_files(model, pairs, confidence_targets=targets, workers=workers)
+    assert _tree(tmp_path / "parallel-conf") == _tree(tmp_path / "serial-conf")
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_workers_must_be_a_whole_number_of_at_least_one(tmp_path, model, workers):
+    with pytest.raises(InvalidParameterError, match=f"workers {workers!r} is not valid; expected a whole number >= 1"):
+        batch.reconstruct_files(model, [], workers=workers)
+
+
+def _die_on_marked_faces(model, depth):
+    """A method that kills its process on faces whose corner pixel is 7, as a crashing decoder would."""
+    if depth[0, 0] == 7:
+        os._exit(3)
+    return METHODS["seed"].fill(model, depth)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="the patched method reaches workers by fork")
+def test_a_worker_that_dies_fails_only_its_file(tmp_path, model, faces8, monkeypatch):
+    monkeypatch.setitem(METHODS, "die", Method("die", "kills its worker on marked faces", _die_on_marked_faces))
+    _holed_inputs(tmp_path / "in", faces8, 20)
+    marked = with_hole(faces8[0], slice(40, 70), slice(25, 60), 255)
+    marked[0, 0] = 7
+    write_depth(tmp_path / "in" / "part1" / "face-marked.png", marked)
+    summary = batch.reconstruct_files(model, batch.plan_outputs(tmp_path / "in", tmp_path / "out"), "die", workers=2)
+    failed = {o.source.name: o.message for o in summary.failed}
+    assert set(failed) == {"face-bad.png", "face-marked.png"}
+    assert "the worker process died while reconstructing it" in failed["face-marked.png"]
+    assert len(_tree(tmp_path / "out")) == 20
+    for outcome in summary.outcomes:
+        if outcome.status == "done":
+            expected = model.reconstruct(read_depth(outcome.source), "seed")
+            np.testing.assert_array_equal(read_depth(outcome.target), expected)
+
+
+def test_temporaries_left_by_a_killed_writer_are_removed(tmp_path, model, faces8):
+    _holed_inputs(tmp_path / "in", faces8, 2)
+    stale = tmp_path / "out" / "part0" / ".face-000.png.k3j4_x9a.facefill-tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half a png")
+    other = tmp_path / "out" / "part0" / ".notes.facefill-tmp"  # not one of this batch's outputs: kept
+    other.write_bytes(b"")
+    batch.reconstruct_files(model, batch.plan_outputs(tmp_path / "in", tmp_path / "out"))
+    assert not stale.exists() and other.exists()
+    assert (tmp_path / "out" / "part0" / "face-000.png").is_file()
+
+
+# ------------------------------------------------------- interruption
+def _visible_outputs(folder):
+    return sorted(p for p in folder.rglob("*.png") if not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_an_interrupted_batch_leaves_complete_files_and_a_rerun_finishes_it(tmp_path, model, faces8, stop):
+    count = 120
+    _holed_inputs(tmp_path / "in", faces8, count)
+    model.save(tmp_path / "m.npz")
+    command = [sys.executable, "-m", "facefill", "reconstruct", tmp_path / "in", "--out", tmp_path / "out"]
+    command += ["--model", tmp_path / "m.npz", "--workers", "2"]
+    # its own process group, as a terminal's Ctrl-C reaches every process of the foreground job
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(_visible_outputs(tmp_path / "out")) < 10 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(process.pid, stop)
+    _, stderr = process.communicate(timeout=60)
+    if stop == signal.SIGINT:
+        assert process.returncode == 130
+        assert "interrupted; outputs written so far are complete; run the same command again to finish" in stderr
+    done = _visible_outputs(tmp_path / "out")
+    assert 10 <= len(done) < count
+    for target in done:  # every file there is whole and right
+        source = tmp_path / "in" / target.relative_to(tmp_path / "out")
+        np.testing.assert_array_equal(read_depth(target), model.reconstruct(read_depth(source)))
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 1  # the unreadable file still fails
+    assert f"reconstructed {count - len(done)}, skipped {len(done)}, failed 1" in rerun.stdout
+    assert len(_visible_outputs(tmp_path / "out")) == count
+    assert not list((tmp_path / "out").rglob("*.facefill-tmp"))

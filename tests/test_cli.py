@@ -100,6 +100,7 @@ def test_existing_outputs_are_skipped_then_overwritten(tmp_path, trained, faces8
         (("test", "{tmp}/good", "--out", "{tmp}/good/o", "--model", "{model}"), "inside the input folder"),
         (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{model}", "--method", "x"), "method 'x' is not known"),
         (("test", "{tmp}/empty", "--out", "{tmp}/o", "--model", "{model}"), "no depth images found"),
+        (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{model}", "--workers", "0"), "--workers 0 is not valid"),
     ],
 )
 def test_user_errors_are_one_error_line_and_exit_1(tmp_path, trained, faces8, args, message):
@@ -127,6 +128,26 @@ def test_rgb_and_mismatched_files_fail_with_clear_messages(tmp_path, trained, fa
     assert "blank.png: every pixel of the image is missing" in result.stderr
     assert "failed 3" in result.stdout
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))
+
+
+def test_workers_write_what_one_process_writes(tmp_path, trained, faces8):
+    _holed_folder(tmp_path / "in", faces8[:6], 255)
+    for workers in (1, 2):
+        result = run("reconstruct", tmp_path / "in", "--out", tmp_path / f"w{workers}", "--model", trained, "--workers", workers)
+        assert result.exit_code == 0 and "reconstructed 6, skipped 0, failed 0" in result.stdout
+    for one in sorted((tmp_path / "w1").rglob("*.png")):
+        assert one.read_bytes() == (tmp_path / "w2" / one.relative_to(tmp_path / "w1")).read_bytes()
+
+
+def test_unreachable_scheduler_is_one_error_line(tmp_path, trained, faces8, monkeypatch):
+    from facefill import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)
+    _holed_folder(tmp_path / "in", faces8[:1], 255)
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained, "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: --scheduler 'tcp://127.0.0.1:9': cannot reach a Dask scheduler there")
+    assert "Traceback" not in result.stderr
 
 
 def test_usage_error_exits_2():

@@ -125,9 +125,20 @@ def _reconstruct(
     confidence: Optional[Path] = typer.Option(
         None, help="Also write per-pixel confidence maps (float32 .tif, 0-1) into this folder."
     ),
+    workers: Optional[int] = typer.Option(
+        None, help="Processes to use [default: every core of this machine]; 1 runs in one process."
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, help="Run on the Dask cluster whose scheduler is at this address (e.g. tcp://10.0.0.5:8786)."
+    ),
 ) -> None:
-    """Fill the missing parts of face depth images; outputs keep each input's relative path, format and dtype."""
+    """Fill the missing parts of face depth images; outputs keep each input's relative path, format and dtype.
+
+    Existing outputs are skipped, so after an interruption the same command finishes the rest.
+    """
     get_method(method)
+    if workers is not None and workers < 1:
+        raise InvalidParameterError(f"--workers {workers} is not valid; expected a whole number >= 1")
     face_model = FaceModel.load(model)
     pairs = batch.plan_outputs(input_path, out)
     confidence_targets = None
@@ -142,9 +153,20 @@ def _reconstruct(
                 stderr.print(f"note: {outcome.message}")
             advance()
 
-        summary = batch.reconstruct_files(
-            face_model, pairs, method, overwrite, on_outcome=show, confidence_targets=confidence_targets
-        )
+        try:
+            summary = batch.reconstruct_files(
+                face_model,
+                pairs,
+                method,
+                overwrite,
+                on_outcome=show,
+                confidence_targets=confidence_targets,
+                workers=batch.default_workers() if workers is None else workers,
+                scheduler=scheduler,
+            )
+        except KeyboardInterrupt:
+            _error_line(f"interrupted; outputs written so far are complete; run the same command again to finish {out}")
+            raise typer.Exit(130) from None
     stdout.print(f"{summary.line('reconstructed')} -> {out}")
     if report is not None:
         from .report import write_reconstruction_report

@@ -53,3 +53,7 @@ class OutputPathError(FacefillError):
 
 class MissingDependencyError(FacefillError):
     """An optional dependency (an extra) is needed for this and is not installed."""
+
+
+class SchedulerError(FacefillError):
+    """A Dask scheduler address that cannot be reached."""

@@ -14,7 +14,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -214,24 +214,32 @@ def _read_pillow(path: Path) -> np.ndarray:
     return image.astype(_PIL_MODE_DTYPES[mode], copy=False)
 
 
+#: Ends the names of the temporary files that outputs are written to before their rename.
+TEMPORARY_SUFFIX = ".facefill-tmp"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+def atomic_output(path: str | os.PathLike, mode: str = "wb", durable: bool = True) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it to ``path``.
 
-    A crash or an exception leaves ``path`` as it was and no partial file behind.
+    An exception or an interruption leaves ``path`` as it was and removes the
+    temporary file; a killed process can leave only a hidden temporary file
+    (``.NAME.*.facefill-tmp``), never a partial ``path``, and
+    :func:`remove_stale_temporaries` clears those. ``durable`` also flushes the
+    file to the disk before the rename (against power loss), which costs about
+    as much as writing a small image.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make outputs private to their writer
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -239,7 +247,25 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
-def write_depth(path: str | os.PathLike, image: np.ndarray) -> None:
+def remove_stale_temporaries(targets: Iterable[Path]) -> int:
+    """Delete temporary files that killed writers of ``targets`` left behind; return how many."""
+    by_folder: dict[Path, set[str]] = {}
+    for target in targets:
+        by_folder.setdefault(Path(target).parent, set()).add(Path(target).name)
+    removed = 0
+    for folder, names in by_folder.items():
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            name = entry.name
+            if name.startswith(".") and name.endswith(TEMPORARY_SUFFIX) and name[1:].rsplit(".", 2)[0] in names:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+def write_depth(path: str | os.PathLike, image: np.ndarray, durable: bool = True) -> None:
     """Write a depth image atomically, in the format its suffix names, keeping its dtype.
 
     Parameters
@@ -248,6 +274,8 @@ def write_depth(path: str | os.PathLike, image: np.ndarray) -> None:
         Destination; its suffix picks the format. Missing parent folders are created.
     image : (H, W) ndarray
         Its dtype must be one the format holds exactly (see :data:`FORMAT_DTYPES`).
+    durable : bool, default True
+        Flush the file to the disk before it appears (see :func:`atomic_output`).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -264,7 +292,7 @@ def write_depth(path: str | os.PathLike, image: np.ndarray) -> None:
         )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(path) as handle:
+        with atomic_output(path, durable=durable) as handle:
             if suffix == ".npy":
                 np.save(handle, image, allow_pickle=False)
             else:

@@ -1,0 +1,56 @@
+"""Batches on a Dask cluster: a LocalCluster writes what one process writes."""
+
+import sys
+
+import pytest
+
+from facefill import batch, cluster
+from facefill.errors import MissingDependencyError, SchedulerError
+from facefill.io import write_depth
+from facefill.model import FaceModel
+
+from .conftest import with_hole
+
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as running:
+        yield running
+
+
+@pytest.fixture()
+def model(faces8):
+    return FaceModel().fit(faces8[2:])
+
+
+def _tree(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_cluster_writes_the_same_bytes_and_summary_as_one_process(tmp_path, model, faces8, local_cluster):
+    for i in range(12):
+        write_depth(tmp_path / "in" / f"p{i % 3}" / f"{i}.png", with_hole(faces8[i % 8], slice(45, 70), slice(20 + i, 60), 255))
+    (tmp_path / "in" / "p0" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    serial = batch.reconstruct_files(model, batch.plan_outputs(tmp_path / "in", tmp_path / "serial"))
+    on_cluster = batch.reconstruct_files(
+        model, batch.plan_outputs(tmp_path / "in", tmp_path / "cluster"), scheduler=local_cluster.scheduler_address
+    )
+    assert _tree(tmp_path / "cluster") == _tree(tmp_path / "serial")
+    assert len(_tree(tmp_path / "serial")) == 12
+    assert [(o.source, o.status, o.message) for o in on_cluster.outcomes] == [
+        (o.source, o.status, o.message) for o in serial.outcomes
+    ]
+
+
+def test_an_address_without_a_scheduler_is_a_clear_error(tmp_path, model, monkeypatch):
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)
+    with pytest.raises(SchedulerError, match="--scheduler 'tcp://127.0.0.1:9': cannot reach a Dask scheduler there"):
+        batch.reconstruct_files(model, [(tmp_path / "a.png", tmp_path / "b.png")], scheduler="tcp://127.0.0.1:9")
+
+
+def test_without_dask_the_error_names_the_extra(tmp_path, model, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'facefill\[dask\]'"):
+        batch.reconstruct_files(model, [], scheduler="tcp://127.0.0.1:9")
