@@ -1,27 +1,28 @@
-"""Throughput and training-scaling benchmark: ratios against references measured in the same run.
+"""Throughput benchmark: ratios against references measured in the same run.
 
-    python benchmarks/throughput.py                 # 2000 images, training 20..5000 faces
-    python benchmarks/throughput.py --images 200 --train-sizes 20,200   # quick
+    python benchmarks/throughput.py                 # 2000 images
+    python benchmarks/throughput.py --images 200    # quick
 
 Reconstruction, end to end on a folder of PNG copies of the sample test faces
 (``../shared/dataset/test``; synthetic holed faces if it is absent):
 
-- ``facefill reconstruct``: the command, as a user runs it (process start included);
+- ``facefill reconstruct``: the command, as a user runs it (process start
+  included, default workers: one per core), with ``auto`` and with ``seed``;
 - Pillow floor: read each PNG and write it again with Pillow, nothing else;
 - original loop: read, the original rule as a per-pixel Python loop, write.
 
-Training: time and peak traced memory of ``FaceModel().fit`` on N synthetic faces.
+Training time and memory: ``benchmarks/training.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +60,11 @@ def train_model(path: Path) -> FaceModel:
     return model
 
 
-def time_facefill(inputs: Path, out: Path, model: Path) -> float:
+def time_facefill(inputs: Path, out: Path, model: Path, method: str) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "facefill", "reconstruct", str(inputs), "--out", str(out), "--model", str(model)],
+        [sys.executable, "-m", "facefill", "reconstruct", str(inputs), "--out", str(out), "--model", str(model)]
+        + ["--method", method],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -101,22 +103,10 @@ def time_original_loop(paths: list[Path], out: Path, model: FaceModel) -> float:
     return time.perf_counter() - start
 
 
-def training_row(n: int) -> tuple[int, float, float]:
-    faces = make_faces(n, seed=n)
-    tracemalloc.start()
-    start = time.perf_counter()
-    FaceModel().fit(faces)
-    seconds = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return n, seconds, peak / 2**20
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000, help="images in the reconstruction folder")
     parser.add_argument("--loop-images", type=int, default=200, help="images run through the slow original loop")
-    parser.add_argument("--train-sizes", default="20,100,500", help="comma-separated training set sizes")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="facefill-bench-"))
@@ -125,28 +115,23 @@ def main() -> None:
         model = train_model(work / "model.npz")
         (work / "pillow").mkdir()
         (work / "loop").mkdir()
-        facefill_s = time_facefill(work / "in", work / "out", work / "model.npz")
+        facefill_s = {m: time_facefill(work / "in", work / f"out-{m}", work / "model.npz", m) for m in ("auto", "seed")}
         pillow_s = time_pillow_floor(paths, work / "pillow")
         loop_paths = paths[: args.loop_images]
         loop_s = time_original_loop(loop_paths, work / "loop", model)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    rates = {
-        "facefill reconstruct": args.images / facefill_s,
-        "Pillow read+write floor": args.images / pillow_s,
-        "original per-pixel loop": len(loop_paths) / loop_s,
-    }
-    print(f"Reconstruction of {args.images} PNGs of 116x120 (original loop on {len(loop_paths)}):")
+    rates = {f"facefill reconstruct, {m}": args.images / seconds for m, seconds in facefill_s.items()}
+    rates["Pillow read+write floor"] = args.images / pillow_s
+    rates["original per-pixel loop"] = len(loop_paths) / loop_s
+    print(f"Reconstruction of {args.images} PNGs of 116x120 (original loop on {len(loop_paths)}), {os.cpu_count()} cores:")
     for name, rate in rates.items():
-        print(f"  {name:26s} {rate:9.1f} images/s")
-    print(f"  facefill / Pillow floor    {rates['facefill reconstruct'] / rates['Pillow read+write floor']:9.2f}x")
-    print(f"  facefill / original loop   {rates['facefill reconstruct'] / rates['original per-pixel loop']:9.2f}x")
-    print("\nTraining (FaceModel().fit on synthetic 116x120 faces):")
-    print(f"  {'faces':>6s} {'seconds':>9s} {'peak MiB':>9s}")
-    for n in (int(v) for v in args.train_sizes.split(",")):
-        _, seconds, peak = training_row(n)
-        print(f"  {n:6d} {seconds:9.3f} {peak:9.1f}")
+        print(f"  {name:30s} {rate:9.1f} images/s")
+    for m in facefill_s:
+        own = rates[f"facefill reconstruct, {m}"]
+        print(f"  {m:4s} / Pillow floor           {own / rates['Pillow read+write floor']:9.2f}x")
+        print(f"  {m:4s} / original loop          {own / rates['original per-pixel loop']:9.2f}x")
 
 
 if __name__ == "__main__":

@@ -138,6 +138,12 @@ def test_fit_rejects_mixed_sizes(faces8, faces16):
         FaceModel().fit([faces8[0], faces16[0]])
 
 
+def test_a_mismatch_in_a_later_chunk_names_the_image(faces8, faces16):
+    images = list(faces8[:7]) + [faces16[0]]
+    with pytest.raises(ShapeMismatchError, match="image 7: size 160x200 differs from the first image's 116x120"):
+        FaceModel(chunk_size=3).fit(images)
+
+
 def test_fit_rejects_mixed_dtypes(faces8):
     with pytest.raises(ShapeMismatchError, match="image 1: dtype uint16 differs"):
         FaceModel().fit([faces8[0], faces8[1].astype(np.uint16)])
@@ -211,6 +217,20 @@ def test_load_damaged_fields(tmp_path, faces8):
         FaceModel.load(path)
 
 
+def test_load_refuses_arrays_larger_than_the_model_before_decompressing(tmp_path, faces8):
+    import io
+    import zipfile
+
+    path = tmp_path / "bomb.npz"
+    FaceModel().fit(faces8).save(path)
+    with zipfile.ZipFile(path, "a") as archive:
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+        archive.writestr("extra.npy", header.getvalue() + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="array 'extra' declares 8000000000000 bytes, more than a model of 116x120"):
+        FaceModel.load(path)
+
+
 def test_load_refuses_pickled_arrays(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, format=np.array([{"a": 1}], dtype=object))
@@ -235,6 +255,7 @@ def test_saved_prior_fills_exactly_like_the_fitted_one(tmp_path, faces8):
         ({"n_components": 2.5}, "n_components 2.5 is not valid"),
         ({"noise": -0.1}, "noise -0.1 is not valid"),
         ({"mirror_weight": "lots"}, "mirror_weight 'lots' is not valid"),
+        ({"chunk_size": 0}, "chunk_size 0 is not valid; expected a whole number >= 1"),
     ],
 )
 def test_fit_rejects_invalid_prior_settings(faces8, kwargs, message):
@@ -258,3 +279,48 @@ def test_confidence_is_one_on_observed_zero_on_background(faces8):
         assert ((inside > 0) & (inside < 1)).all()
         # further from the observed pixels, less sure
         assert inside[15, 15] < inside[0, 15]
+
+
+# ----------------------------------------------------- training in chunks
+def _assert_same_model(a, b):
+    np.testing.assert_allclose(a.mean_, b.mean_, rtol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(a.frequency_, b.frequency_)
+    for name in ("template", "variances", "frequency", "domain"):
+        np.testing.assert_allclose(getattr(a.prior_, name), getattr(b.prior_, name), rtol=1e-9)
+    np.testing.assert_allclose(a.prior_.components, b.prior_.components, atol=1e-5)
+    for name in ("n_components", "noise", "mirror_weight", "depth_scale", "reach", "locality"):
+        assert getattr(a.prior_, name) == pytest.approx(getattr(b.prior_, name), rel=1e-12)
+
+
+def test_training_in_chunks_equals_training_at_once(faces8):
+    at_once = FaceModel().fit(faces8)
+    chunked = FaceModel(chunk_size=5).fit(faces8)
+    _assert_same_model(chunked, at_once)
+    holed = with_hole(faces8[0], slice(45, 75), slice(20, 60), 255)
+    np.testing.assert_array_equal(chunked.reconstruct(holed), at_once.reconstruct(holed))
+
+
+def test_running_average_in_chunks_keeps_its_batches(faces8):
+    at_once = FaceModel(average="running", batch_size=2).fit(faces8)
+    chunked = FaceModel(average="running", batch_size=2, chunk_size=3).fit(faces8)
+    np.testing.assert_allclose(chunked.mean_, at_once.mean_, equal_nan=True)
+
+
+def test_training_from_files_read_on_demand_equals_training_from_arrays(tmp_path, faces8):
+    from facefill.batch import ImageFiles
+    from facefill.io import write_depth
+
+    paths = []
+    for i, face in enumerate(faces8):
+        paths.append(tmp_path / f"{i}.png")
+        write_depth(paths[-1], face)
+    _assert_same_model(FaceModel(chunk_size=4).fit(ImageFiles(paths)), FaceModel().fit(faces8))
+
+
+def test_training_samples_a_large_set_for_cross_validation(faces8, monkeypatch):
+    from facefill import prior
+
+    monkeypatch.setattr(prior, "SAMPLE_FACES", 6)
+    model = FaceModel(chunk_size=4).fit(faces8)
+    assert model.n_images_ == 12 and model.prior_.components.shape[0] == 23  # all 24 rows, less the mean
+    assert np.isfinite(model.prior_.cv_error)

@@ -9,6 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Callable, Iterable
 
 import numpy as np
@@ -54,9 +55,31 @@ def _message(path: Path, exc: Exception) -> str:
 
 
 def load_training_images(paths: Iterable[Path]) -> tuple[list[np.ndarray], Summary]:
-    """Read training faces; files that fail or differ from the first good file in size or dtype are reported, not fatal."""
+    """Read training faces into memory; files that fail or differ from the first good file in
+    size or dtype are reported, not fatal."""
     images: list[np.ndarray] = []
     summary = Summary()
+    for path, image, outcome in _checked_images(paths):
+        summary.outcomes.append(outcome)
+        if image is not None:
+            images.append(image)
+    return images, summary
+
+
+def scan_training_files(paths: Iterable[Path]) -> tuple["ImageFiles", Summary]:
+    """Like :func:`load_training_images`, but keep only the good files' paths, as a sequence that
+    reads each image when it is used: memory does not grow with the number of files."""
+    good: list[Path] = []
+    summary = Summary()
+    for path, image, outcome in _checked_images(paths):
+        summary.outcomes.append(outcome)
+        if image is not None:
+            good.append(path)
+    return ImageFiles(good), summary
+
+
+def _checked_images(paths: Iterable[Path]):
+    """Each path, its image (None if it failed) and its outcome; images must match the first good one."""
     first: tuple[Path, np.ndarray] | None = None
     for path in paths:
         try:
@@ -76,11 +99,24 @@ def load_training_images(paths: Iterable[Path]) -> tuple[list[np.ndarray], Summa
             else:
                 first = (path, image)
         except FacefillError as exc:
-            summary.outcomes.append(Outcome(path, FAILED, _message(path, exc)))
+            yield path, None, Outcome(path, FAILED, _message(path, exc))
             continue
-        images.append(image)
-        summary.outcomes.append(Outcome(path, DONE))
-    return images, summary
+        yield path, image, Outcome(path, DONE)
+
+
+class ImageFiles(Sequence):
+    """Depth image files as a sequence of images, each read when it is indexed."""
+
+    def __init__(self, paths: Iterable[Path]):
+        self.paths = list(paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ImageFiles(self.paths[index])
+        return read_depth(self.paths[index])
 
 
 def plan_outputs(source: str | os.PathLike, out: str | os.PathLike) -> list[tuple[Path, Path]]:

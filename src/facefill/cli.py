@@ -87,6 +87,7 @@ def train(
     model: Path = typer.Option(..., "--model", "-m", help="Model file to write (.npz)."),
     average: str = typer.Option("mean", help=f"How to average: {' or '.join(AVERAGES)} (the original's)."),
     batch_size: int = typer.Option(1, help="Batch size of --average running."),
+    chunk_size: int = typer.Option(128, help="Training images decoded and held in memory at a time."),
     missing_value: Optional[str] = typer.Option(
         None, help="Value marking missing pixels [default: 255 for 8-bit, 0 for 16-bit, nan for float]."
     ),
@@ -94,19 +95,19 @@ def train(
     """Learn a face model from complete face depth images."""
     from .report import save_model_preview
 
-    estimator = FaceModel(average=average, batch_size=batch_size)
+    estimator = FaceModel(average=average, batch_size=batch_size, chunk_size=chunk_size)
     paths = find_images(train_dir)
-    images, summary = batch.load_training_images(paths)
+    images, summary = batch.scan_training_files(paths)
     for outcome in summary.failed:
         _error_line(outcome.message)
-    if not images:
+    if not len(images):
         raise NoImagesError(f"{train_dir}: none of the {len(paths)} files could be read as a depth image")
     estimator.fit(images, parse_missing_value(missing_value))
     model.parent.mkdir(parents=True, exist_ok=True)
     estimator.save(model)
     preview = save_model_preview(estimator, model)
     stdout.print(
-        f"Trained on {len(images)} faces of {images[0].shape[1]}x{images[0].shape[0]} {images[0].dtype}: "
+        f"Trained on {len(images)} faces of {estimator.shape_[1]}x{estimator.shape_[0]} {estimator.dtype_}: "
         f"{model} (average face: {preview})"
     )
     stdout.print(summary.line("read"))

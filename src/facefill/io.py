@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import struct
 import tempfile
+import warnings
+from tokenize import TokenError
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -172,13 +175,16 @@ def _check_size(path: Path, height: int, width: int) -> None:
 
 def _read_npy(path: Path) -> np.ndarray:
     try:
-        # mmap first: the header tells the size before the data is read
-        header = np.load(path, mmap_mode="r", allow_pickle=False)
+        # mmap first: the header tells the size before the data is read; a garbled header's
+        # deprecation warnings are noise, the file fails or reads
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header = np.load(path, mmap_mode="r", allow_pickle=False)
         if header.ndim == 2:
             _check_size(path, *header.shape)
         image = np.array(header)
         del header
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, SyntaxError, TokenError) as exc:  # the last two: a garbled header
         raise ImageReadError(f"{path}: not a readable .npy array ({exc})") from exc
     if image.dtype.byteorder not in ("=", "|") and image.dtype.itemsize > 1:
         image = image.astype(image.dtype.newbyteorder("="))
@@ -186,31 +192,36 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 def _read_pillow(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as pil:
-            _check_size(path, pil.height, pil.width)
-            mode = pil.mode
-            if mode == "I":
-                # 16-bit greyscale PNGs may open as 32-bit "I"; keep them 16-bit if they fit
-                image = np.asarray(pil)
-                if image.size and (image.min() < 0 or image.max() > 65535):
+    # a damaged file either decodes or fails with our error; Pillow's warnings on the way
+    # (corrupt metadata, large sizes, which _check_size refuses itself) would only be noise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(path) as pil:
+                _check_size(path, pil.height, pil.width)
+                mode = pil.mode
+                if mode == "I":
+                    # 16-bit greyscale PNGs may open as 32-bit "I"; keep them 16-bit if they fit
+                    image = np.asarray(pil)
+                    if image.size and (image.min() < 0 or image.max() > 65535):
+                        raise UnsupportedImageError(
+                            f"{path}: 32-bit integer image with values outside 0-65535 is not supported"
+                        )
+                    return image.astype(np.uint16)
+                if mode not in _PIL_MODE_DTYPES:
+                    bands = len(pil.getbands())
                     raise UnsupportedImageError(
-                        f"{path}: 32-bit integer image with values outside 0-65535 is not supported"
+                        f"{path}: image mode {mode} ({bands} channel{'s' if bands > 1 else ''}) is not a depth image; "
+                        "expected a single-channel 8-bit, 16-bit or 32-bit float image"
                     )
-                return image.astype(np.uint16)
-            if mode not in _PIL_MODE_DTYPES:
-                bands = len(pil.getbands())
-                raise UnsupportedImageError(
-                    f"{path}: image mode {mode} ({bands} channel{'s' if bands > 1 else ''}) is not a depth image; "
-                    "expected a single-channel 8-bit, 16-bit or 32-bit float image"
-                )
-            image = np.array(pil)
-    except UnidentifiedImageError as exc:
-        raise ImageReadError(f"{path}: not an image file") from exc
-    except Image.DecompressionBombError as exc:
-        raise UnsupportedImageError(f"{path}: {exc}") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageReadError(f"{path}: corrupt or truncated image ({exc})") from exc
+                image = np.array(pil)
+        except UnidentifiedImageError as exc:
+            raise ImageReadError(f"{path}: not an image file") from exc
+        except Image.DecompressionBombError as exc:
+            raise UnsupportedImageError(f"{path}: {exc}") from exc
+        # what Pillow's decoders raise on damaged files (found by tests/test_fuzz.py)
+        except (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError, struct.error) as exc:
+            raise ImageReadError(f"{path}: corrupt or truncated image ({exc})") from exc
     return image.astype(_PIL_MODE_DTYPES[mode], copy=False)
 
 

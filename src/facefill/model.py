@@ -6,7 +6,10 @@ import io as _io
 import json
 import math
 import os
+import warnings
 import zipfile
+import zlib
+from tokenize import TokenError
 from pathlib import Path
 from typing import Iterable
 
@@ -22,6 +25,7 @@ from .errors import (
     UnsupportedImageError,
 )
 from .io import (
+    MAX_PIXELS,
     SUPPORTED_DTYPES,
     atomic_output,
     check_missing_value,
@@ -31,7 +35,7 @@ from .io import (
     to_float,
 )
 from .methods import Fill, Method, get_method
-from .prior import ShapePrior, fit_prior
+from .prior import FaceStatistics, ShapePrior, learn_prior
 
 FORMAT_VERSION = 1
 _FORMAT_TAG = "facefill-model"
@@ -65,6 +69,12 @@ class FaceModel:
     mirror_weight : float or "auto", default "auto"
         Weight of mirrored observed pixels as evidence, relative to observed
         ones. ``"auto"``: cross-validated.
+    chunk_size : int, default 128
+        Training faces decoded and held at a time. ``fit`` goes twice over the
+        faces a chunk at a time, so its memory does not grow with their number
+        when ``images`` is a sequence that loads each face on access (such as
+        ``facefill.batch.ImageFiles``); the settings are cross-validated on an
+        evenly spread sample of at most ``facefill.prior.SAMPLE_FACES`` faces.
 
     Attributes
     ----------
@@ -104,12 +114,14 @@ class FaceModel:
         n_components: int | str = "auto",
         noise: float | str = "auto",
         mirror_weight: float | str = "auto",
+        chunk_size: int = 128,
     ):
         self.average = average
         self.batch_size = batch_size
         self.n_components = n_components
         self.noise = noise
         self.mirror_weight = mirror_weight
+        self.chunk_size = chunk_size
 
     # ------------------------------------------------------------------ fit
     def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None) -> "FaceModel":
@@ -117,8 +129,10 @@ class FaceModel:
 
         Parameters
         ----------
-        images : iterable of (H, W) ndarray, or (N, H, W) ndarray
-            Training faces, all of one size and dtype.
+        images : sequence of (H, W) ndarray, or (N, H, W) ndarray
+            Training faces, all of one size and dtype. A sequence (``len`` and
+            indexing) is read twice, a chunk at a time; any other iterable is
+            first put in a list.
         missing_value : float, optional
             The value marking missing pixels; by default the dtype's convention
             (see ``facefill.io.default_missing_value``).
@@ -134,25 +148,43 @@ class FaceModel:
         _check_setting("n_components", self.n_components, integer=True, minimum=0)
         _check_setting("noise", self.noise, integer=False, minimum=0)
         _check_setting("mirror_weight", self.mirror_weight, integer=False, minimum=0)
-        stack = stack_images(images)
-        missing_value = default_missing_value(stack.dtype) if missing_value is None else missing_value
-        missing_value = check_missing_value(missing_value, stack.dtype)
-        depths = to_float(stack, missing_value)
-        face = np.isfinite(depths)
-        if not face.any():
+        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, (int, np.integer)) or self.chunk_size < 1:
+            raise InvalidParameterError(f"chunk_size {self.chunk_size!r} is not valid; expected a whole number >= 1")
+        faces = images if hasattr(images, "__len__") and hasattr(images, "__getitem__") else list(images)
+        if len(faces) == 0:
+            raise InvalidParameterError("images is empty; expected at least one training face")
+        first = np.asarray(faces[0])
+        stack_images([first])  # a 2-D image of a supported dtype
+        missing_value = default_missing_value(first.dtype) if missing_value is None else missing_value
+        missing_value = check_missing_value(missing_value, first.dtype)
+        # running-average batches must not straddle chunks
+        step = max(1, self.chunk_size // self.batch_size) * self.batch_size if self.average == "running" else self.chunk_size
+
+        def chunks():
+            for start in range(0, len(faces), step):
+                chunk = [faces[i] for i in range(start, min(start + step, len(faces)))]
+                yield start, to_float(stack_images(chunk, reference=first, offset=start), missing_value)
+
+        statistics = FaceStatistics(len(faces), first.shape)
+        running = None
+        for start, depths in chunks():
+            statistics.add(depths, start)
+            if self.average == "running":
+                running = _running_intersection_average(depths, self.batch_size, running)
+        count = statistics.face_count
+        if not count.any():
             raise NothingObservedError("every pixel of every training image is missing; there is no face to learn")
-        count = face.sum(axis=0)
-        self.frequency_ = count / len(depths)
+        self.frequency_ = count / len(faces)
         if self.average == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
-                self.mean_ = np.where(count > 0, np.nansum(depths, axis=0) / count, np.nan)
+                self.mean_ = np.where(count > 0, statistics.depth_total / count, np.nan)
         else:
-            self.mean_ = _running_intersection_average(depths, self.batch_size)
-        self.prior_ = fit_prior(depths, self.n_components, self.noise, self.mirror_weight)
-        self.shape_ = stack.shape[1:]
-        self.dtype_ = stack.dtype
+            self.mean_ = running
+        self.prior_ = learn_prior(statistics, chunks, self.n_components, self.noise, self.mirror_weight)
+        self.shape_ = first.shape
+        self.dtype_ = first.dtype
         self.missing_value_ = missing_value
-        self.n_images_ = len(depths)
+        self.n_images_ = len(faces)
         return self
 
     @classmethod
@@ -253,7 +285,9 @@ class FaceModel:
             "mean": self.mean_,
             "frequency": self.frequency_,
             "settings": np.array(
-                json.dumps({"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight})
+                json.dumps(
+                    {"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight, "chunk_size": self.chunk_size}
+                )
             ),
         }
         for name in ShapePrior.ARRAYS + ShapePrior.SCALARS:
@@ -269,9 +303,14 @@ class FaceModel:
             raise ModelFileError(f"{path}: no such model file")
         try:
             data = path.read_bytes()
-            with np.load(_io.BytesIO(data), allow_pickle=False) as npz:
-                fields = {key: npz[key] for key in npz.files}
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+            with warnings.catch_warnings():  # a damaged file's warnings are noise: it fails or loads
+                warnings.simplefilter("ignore")
+                _check_declared_sizes(path, data)
+                with np.load(_io.BytesIO(data), allow_pickle=False) as npz:
+                    fields = {key: npz[key] for key in npz.files}
+        except (
+            ValueError, OSError, EOFError, SyntaxError, TokenError, zipfile.BadZipFile, zlib.error, KeyError, RuntimeError, NotImplementedError
+        ) as exc:
             raise ModelFileError(f"{path}: not a facefill model file ({type(exc).__name__}: {exc})") from exc
         return cls._from_fields(path, fields)
 
@@ -279,7 +318,10 @@ class FaceModel:
     def _from_fields(cls, path: Path, fields: dict) -> "FaceModel":
         if str(fields.get("format", "")) != _FORMAT_TAG:
             raise ModelFileError(f"{path}: not a facefill model file (no facefill format tag)")
-        version = int(fields.get("format_version", -1))
+        try:
+            version = int(fields.get("format_version", -1))
+        except (TypeError, ValueError, OverflowError):
+            version = -1
         if version != FORMAT_VERSION:
             raise ModelFileError(
                 f"{path}: model format version {version} is not supported; this facefill reads version {FORMAT_VERSION}"
@@ -288,51 +330,116 @@ class FaceModel:
             shape = tuple(int(v) for v in fields["shape"])
             dtype = np.dtype(str(fields["dtype"]))
             settings = json.loads(str(fields["settings"]))
+            if not isinstance(settings, dict):
+                raise TypeError("settings are not a mapping")
             model = cls(average=str(fields["average"]), batch_size=int(fields["batch_size"]), **settings)
-            model.mean_ = np.asarray(fields["mean"], dtype=np.float64)
-            model.frequency_ = np.asarray(fields["frequency"], dtype=np.float64)
+            model.mean_ = _numbers(fields, "mean", shape, -_DEPTH_LIMIT, _DEPTH_LIMIT, nan=True)
+            model.frequency_ = _numbers(fields, "frequency", shape, 0, 1)
             model.shape_ = shape
             model.dtype_ = dtype
             model.missing_value_ = check_missing_value(float(fields["missing_value"]), dtype)
             model.n_images_ = int(fields["n_images"])
-            prior = {name: np.asarray(fields[f"prior_{name}"]) for name in ShapePrior.ARRAYS}
-            prior.update({name: fields[f"prior_{name}"].item() for name in ShapePrior.SCALARS})
-            prior["domain"] = prior["domain"].astype(bool)
-            prior["n_components"] = int(prior["n_components"])
+            components = _numbers(fields, "prior_components", None, -1.001, 1.001).astype(np.float32)
+            k = len(components)
+            prior = dict(
+                template=_numbers(fields, "prior_template", shape, -_DEPTH_LIMIT, _DEPTH_LIMIT),
+                components=components,
+                variances=_numbers(fields, "prior_variances", (k,), 1e-300, _DEPTH_LIMIT**2),
+                domain=_numbers(fields, "prior_domain", shape, 0, 1).astype(bool),
+                frequency=_numbers(fields, "prior_frequency", shape, 0, 1),
+                depth_scale=float(_numbers(fields, "prior_depth_scale", (), 1e-12, _DEPTH_LIMIT)),
+                n_components=int(_numbers(fields, "prior_n_components", (), 0, k)),
+                noise=float(_numbers(fields, "prior_noise", (), 1e-12, _DEPTH_LIMIT)),
+                mirror_weight=float(_numbers(fields, "prior_mirror_weight", (), 0, 1e6)),
+                cv_error=float(_numbers(fields, "prior_cv_error", (), 0, math.inf, nan=True)),
+                reach=float(_numbers(fields, "prior_reach", (), 1e-6, 1e9)),
+                locality=float(_numbers(fields, "prior_locality", (), 1e-6, 1e9)),
+            )
             model.prior_ = ShapePrior(**prior)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ModelFileError(f"{path}: facefill model file is damaged ({type(exc).__name__}: {exc})") from exc
         if (
             len(shape) != 2
             or dtype not in SUPPORTED_DTYPES
-            or model.mean_.shape != shape
-            or model.frequency_.shape != shape
             or model.average not in AVERAGES
-            or model.prior_.template.shape != shape
-            or model.prior_.components.shape[1:] != shape
-            or model.prior_.components.shape[0] != model.prior_.variances.shape[0]
-            or not 0 <= model.prior_.n_components <= model.prior_.components.shape[0]
+            or components.shape[1:] != shape
         ):
             raise ModelFileError(f"{path}: facefill model file is damaged (inconsistent sizes or fields)")
         return model
 
 
-def stack_images(images: Iterable[np.ndarray]) -> np.ndarray:
-    """Check that the images share one size and a supported dtype; stack them."""
+#: Largest magnitude a depth (or a depth-like field) of a model may have.
+_DEPTH_LIMIT = 1e12
+
+
+def _numbers(fields: dict, name: str, shape, low: float, high: float, nan: bool = False) -> np.ndarray:
+    """Field ``name`` as float64, checked: its shape (None: any), values in [low, high], NaN only if allowed."""
+    value = fields[name]
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"field {name!r} holds {value.dtype}, not numbers")
+    value = value.astype(np.float64)
+    if shape is not None and value.shape != tuple(shape):
+        raise ValueError(f"field {name!r} has shape {value.shape}, expected {tuple(shape)}")
+    known = value[~np.isnan(value)] if nan else value
+    if known.size and not (np.isfinite(known).all() and known.min() >= low and known.max() <= high):
+        raise ValueError(f"field {name!r} holds values outside [{low}, {high}]")
+    if not nan and np.isnan(value).any():
+        raise ValueError(f"field {name!r} holds NaN")
+    return value
+
+
+#: Most components a model file may hold; with the image size it bounds what loading may allocate.
+MAX_MODEL_COMPONENTS = 256
+
+
+def _check_declared_sizes(path: Path, data: bytes) -> None:
+    """Refuse a model file whose arrays declare more data than a model of its image size holds,
+    before any is decompressed (a small file could otherwise declare terabytes)."""
+    declared: dict[str, int] = {}
+    with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version not in ((1, 0), (2, 0)):
+                    raise ModelFileError(f"{path}: facefill model file is damaged (array format {version})")
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(member)
+            declared[info.filename.removesuffix(".npy")] = math.prod(shape) * dtype.itemsize
+        if "format" not in declared:
+            raise ModelFileError(f"{path}: not a facefill model file (no facefill format tag)")
+        if declared.get("shape") != 16:
+            raise ModelFileError(f"{path}: not a facefill model file (no image size)")
+        with archive.open("shape.npy") as member:
+            height, width = (int(v) for v in np.lib.format.read_array(member, allow_pickle=False))
+    if not (0 < height and 0 < width and height * width <= MAX_PIXELS):
+        raise ModelFileError(f"{path}: facefill model file is damaged (image size {width}x{height})")
+    for name, size in declared.items():
+        limit = (MAX_MODEL_COMPONENTS * 4 if name == "prior_components" else 8) * height * width + 65536
+        if size > limit:
+            raise ModelFileError(
+                f"{path}: facefill model file is damaged: array {name!r} declares {size} bytes, "
+                f"more than a model of {width}x{height} images holds ({limit})"
+            )
+
+
+def stack_images(images: Iterable[np.ndarray], reference: np.ndarray | None = None, offset: int = 0) -> np.ndarray:
+    """Check that the images share one size and a supported dtype (that of ``reference``, by
+    default the first image); stack them. ``offset`` numbers the images in messages."""
     images = list(images) if not isinstance(images, np.ndarray) else images
     if len(images) == 0:
         raise InvalidParameterError("images is empty; expected at least one training face")
-    first = np.asarray(images[0])
-    for i, image in enumerate(images):
+    first = np.asarray(images[0] if reference is None else reference)
+    which = "the first image's"
+    for i, image in enumerate(images, start=offset):
         image = np.asarray(image)
         if image.ndim != 2:
             raise ShapeMismatchError(f"image {i}: shape {image.shape} is not 2-D (height, width)")
         if image.shape != first.shape:
             raise ShapeMismatchError(
-                f"image {i}: size {format_size(image.shape)} differs from the first image's {format_size(first.shape)} (width x height)"
+                f"image {i}: size {format_size(image.shape)} differs from {which} {format_size(first.shape)} (width x height)"
             )
         if image.dtype != first.dtype:
-            raise ShapeMismatchError(f"image {i}: dtype {image.dtype} differs from the first image's {first.dtype}")
+            raise ShapeMismatchError(f"image {i}: dtype {image.dtype} differs from {which} {first.dtype}")
     if first.dtype not in SUPPORTED_DTYPES:
         raise UnsupportedImageError(
             f"dtype {first.dtype} is not supported; expected one of {', '.join(str(d) for d in SUPPORTED_DTYPES)}"
@@ -349,9 +456,9 @@ def _check_setting(name: str, value, integer: bool, minimum: float) -> None:
         raise InvalidParameterError(f"{name} {value!r} is not valid; expected \"auto\" or {expected} >= {minimum}")
 
 
-def _running_intersection_average(depths: np.ndarray, batch_size: int) -> np.ndarray:
-    """The original's average: batch means, folded pairwise where both are face."""
-    average = None
+def _running_intersection_average(depths: np.ndarray, batch_size: int, average: np.ndarray | None = None) -> np.ndarray:
+    """The original's average: batch means, folded pairwise where both are face; ``average``
+    is the fold of the batches before ``depths``."""
     for start in range(0, len(depths), batch_size):
         batch = depths[start : start + batch_size]
         # a pixel is face in a batch only where every image of the batch is face

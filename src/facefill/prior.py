@@ -38,10 +38,15 @@ LOCALITY_FLOOR = 0.05
 EM_COMPONENTS = 8
 
 
-def impute_gaps(rows: np.ndarray, iterations: int = EM_ITERATIONS, rank: int = EM_COMPONENTS) -> np.ndarray:
-    """Fill NaN gaps of ``rows`` (n, p) by EM-PCA of rank ``rank``; returns a new array."""
+def impute_gaps(
+    rows: np.ndarray, iterations: int = EM_ITERATIONS, rank: int = EM_COMPONENTS, start: np.ndarray | None = None
+) -> np.ndarray:
+    """Fill NaN gaps of ``rows`` (n, p) by EM-PCA of rank ``rank``; returns a new array.
+
+    The gaps start from ``start`` (p,), by default the mean of each column's known values.
+    """
     gaps = np.isnan(rows)
-    filled = np.where(gaps, np.nanmean(rows, axis=0), rows)
+    filled = np.where(gaps, np.nanmean(rows, axis=0) if start is None else start, rows)
     rank = min(rank, len(rows) - 1)
     if not gaps.any() or rank < 1:
         return filled
@@ -56,27 +61,14 @@ def impute_gaps(rows: np.ndarray, iterations: int = EM_ITERATIONS, rank: int = E
 def principal_components(rows: np.ndarray, max_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean (p,), components (k, p) and their variances (k,) of complete rows (n, p).
 
-    The sign of each component is fixed (largest absolute loading positive) so
-    that results are reproducible across platforms.
+    The sign of each component is fixed (see ``_fix_signs``) so that results
+    are reproducible across platforms.
     """
     mean = rows.mean(axis=0)
-    centred = rows - mean
     k = max(0, min(max_components, len(rows) - 1, rows.shape[1]))
-    if len(rows) <= rows.shape[1]:
-        # few faces, many pixels: eigenvectors of the small Gram matrix give the components
-        eigenvalues, vectors = np.linalg.eigh(centred @ centred.T)
-        order = np.argsort(eigenvalues)[::-1][:k]
-        s = np.sqrt(np.clip(eigenvalues[order], 0, None))
-        keep = s > s[0] * 1e-6 if k else np.zeros(0, dtype=bool)  # drop numerically null directions
-        order, s = order[keep], s[keep]
-        k = len(order)
-        components = (vectors[:, order].T @ centred) / s[:, None]
-    else:
-        _, s, vt = np.linalg.svd(centred, full_matrices=False)
-        components = vt[:k]
-    signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
-    components = components * signs[:, None]
-    variances = s[:k] ** 2 / max(len(rows) - 1, 1)
+    s, components = _row_space(rows - mean, k)
+    components = _fix_signs(components)
+    variances = s**2 / max(len(rows) - 1, 1)
     return mean, components, variances
 
 
@@ -201,6 +193,149 @@ class ShapePrior:
         return std
 
 
+#: Training faces held in memory for the gap imputation and the cross-validation: all of a
+#: small training set, an evenly spread sample of a large one (so memory stays bounded).
+SAMPLE_FACES = 200
+#: Directions the chunk-by-chunk PCA keeps between chunks: twice what any fit may use, so
+#: that the directions it drops are too weak to matter (it is exact while the faces span fewer).
+TRACKED_COMPONENTS = 2 * max(COMPONENT_GRID)
+
+
+class FaceStatistics:
+    """What a first pass over the training faces learns: where faces are, how wide, and a sample.
+
+    Feed it the faces in order, a chunk at a time, with :meth:`add`.
+    """
+
+    def __init__(self, n_faces: int, shape: tuple[int, int]):
+        self.n_faces = n_faces
+        self.face_count = np.zeros(shape)
+        self.depth_total = np.zeros(shape)
+        self.width_total = 0.0
+        self.width_count = 0
+        self.sample_index = np.unique(np.linspace(0, n_faces - 1, min(n_faces, SAMPLE_FACES)).round().astype(int))
+        self.sample: list[np.ndarray] = []
+
+    def add(self, depths: np.ndarray, start: int) -> None:
+        """Count the faces ``depths`` (b, H, W; NaN = background), the ``start``-th to the ``start + b - 1``-th."""
+        face = np.isfinite(depths)
+        self.face_count += face.sum(axis=0)
+        self.depth_total += np.nansum(depths, axis=0)
+        for columns in face.any(axis=1):
+            if columns.any():
+                self.width_total += np.ptp(np.nonzero(columns)[0]) + 1
+                self.width_count += 1
+        wanted = self.sample_index[(self.sample_index >= start) & (self.sample_index < start + len(depths))]
+        self.sample.extend(depths[i - start].copy() for i in wanted)
+
+    @property
+    def frequency(self) -> np.ndarray:
+        """Share of the faces and their mirror images that are face at each pixel."""
+        return (self.face_count + self.face_count[:, ::-1]) / (2 * self.n_faces)
+
+    @property
+    def mirrored_mean(self) -> np.ndarray:
+        """Mean depth of the faces and their mirror images where any is face, NaN elsewhere."""
+        count = self.face_count + self.face_count[:, ::-1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, (self.depth_total + self.depth_total[:, ::-1]) / count, np.nan)
+
+    @property
+    def face_width(self) -> float:
+        """Mean width (pixels) of the faces' bounding boxes."""
+        return self.width_total / self.width_count if self.width_count else float(self.face_count.shape[1])
+
+
+class StreamingPCA:
+    """Mean, per-pixel spread and principal components of rows given a chunk at a time.
+
+    The incremental SVD of Ross et al. (2008), as in scikit-learn's
+    ``IncrementalPCA``: the kept directions, scaled by their singular values,
+    are stacked with the new centred rows and a row for the shift of the mean,
+    and decomposed again; memory depends on the chunk and the directions kept,
+    not on the number of rows.
+
+    References
+    ----------
+    D. Ross, J. Lim, R. Lin and M. Yang, "Incremental learning for robust
+    visual tracking", International Journal of Computer Vision 77, 2008.
+    """
+
+    def __init__(self, keep: int = TRACKED_COMPONENTS):
+        self.keep = keep
+        self.count = 0
+        self.mean: np.ndarray | None = None
+        self.squares: np.ndarray | None = None  # per-pixel sum of squared deviations from the mean
+        self.basis: np.ndarray | None = None  # (r, p) directions times their singular values
+
+    def add(self, rows: np.ndarray) -> None:
+        b = len(rows)
+        batch_mean = rows.mean(axis=0)
+        centred = rows - batch_mean
+        if self.count == 0:
+            stacked, total = centred, b
+            self.mean, self.squares = batch_mean, (centred**2).sum(axis=0)
+        else:
+            total = self.count + b
+            shift = self.mean - batch_mean
+            stacked = np.vstack([self.basis, centred, np.sqrt(self.count * b / total) * shift])
+            self.squares = self.squares + (centred**2).sum(axis=0) + shift**2 * self.count * b / total
+            self.mean = self.mean + (batch_mean - self.mean) * b / total
+        self.count = total
+        singular, directions = _row_space(stacked, self.keep)
+        self.basis = singular[:, None] * directions
+
+    def result(self, max_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Mean (p,), components (k, p), their variances (k,) and the per-pixel standard deviation (p,)."""
+        singular = np.linalg.norm(self.basis, axis=1)
+        k = max(0, min(max_components, len(singular), self.count - 1))
+        components = _fix_signs(self.basis[:k] / singular[:k, None])
+        variances = singular[:k] ** 2 / max(self.count - 1, 1)
+        return self.mean, components, variances, np.sqrt(self.squares / self.count)
+
+
+def _row_space(rows: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Leading singular values and right singular vectors (at most ``keep``) of ``rows`` (m, p),
+    without numerically null directions."""
+    if keep < 1:
+        return np.zeros(0), np.zeros((0, rows.shape[1]))
+    if len(rows) <= rows.shape[1]:
+        # few rows, many pixels: eigenvectors of the small Gram matrix give the directions
+        eigenvalues, vectors = np.linalg.eigh(rows @ rows.T)
+        order = np.argsort(eigenvalues)[::-1][:keep]
+        singular = np.sqrt(np.clip(eigenvalues[order], 0, None))
+        order, singular = order[singular > singular[0] * 1e-6], singular[singular > singular[0] * 1e-6]
+        return singular, (vectors[:, order].T @ rows) / singular[:, None]
+    _, singular, vt = np.linalg.svd(rows, full_matrices=False)
+    kept = singular[:keep] > singular[0] * 1e-6
+    return singular[:keep][kept], vt[:keep][kept]
+
+
+def _fix_signs(components: np.ndarray) -> np.ndarray:
+    """Give each component the sign that makes its dot product with a fixed random vector
+    positive, so results are reproducible. (The usual rule, largest loading positive, is a
+    coin toss here: a component of faces and their mirror images is symmetric or
+    antisymmetric, and an antisymmetric one has two largest loadings of opposite signs.)"""
+    if not len(components):
+        return components
+    probe = np.random.default_rng(0).standard_normal(components.shape[1])
+    return components * np.where(components @ probe < 0, -1.0, 1.0)[:, None]
+
+
+def project_gaps(rows: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Fill the NaN gaps of ``rows`` (n, p) from a least-squares fit of ``mean + coefficients @ components``
+    to each row's known values (the E-step of EM-PCA for fixed components); returns a new array."""
+    known = np.isfinite(rows)
+    k = len(components)
+    if k == 0:
+        return np.where(known, rows, mean)
+    deviations = np.where(known, rows - mean, 0.0)
+    pair_products = (components[:, None, :] * components[None, :, :]).reshape(k * k, -1)
+    grams = (known @ pair_products.T).reshape(-1, k, k) + 1e-9 * np.eye(k)
+    coefficients = np.linalg.solve(grams, (deviations @ components.T)[..., None])[..., 0]
+    return np.where(known, rows, mean + coefficients @ components)
+
+
 def fit_prior(
     depths: np.ndarray,
     n_components="auto",
@@ -209,35 +344,80 @@ def fit_prior(
     families: tuple[str, ...] | None = None,
     seed: int = 0,
 ) -> ShapePrior:
-    """Learn the shape prior from complete faces (N, H, W; NaN = background).
+    """Learn the shape prior from complete faces held in memory (N, H, W; NaN = background).
 
-    Settings left as ``"auto"`` are chosen by cross-validation: for up to
-    ``MAX_CV_FOLDS`` training faces, the prior is refitted without the face and
-    its mirror, the face is hidden with masks of every protocol family, and the
-    settings with the lowest mean absolute error on the hidden face pixels win.
+    See :func:`learn_prior`, which this calls with the faces as one chunk.
+    """
+    statistics = FaceStatistics(len(depths), depths.shape[1:])
+    statistics.add(depths, 0)
+    return learn_prior(statistics, lambda: iter([(0, depths)]), n_components, noise, mirror_weight, families, seed)
+
+
+def learn_prior(
+    statistics: FaceStatistics,
+    chunks,
+    n_components="auto",
+    noise="auto",
+    mirror_weight="auto",
+    families: tuple[str, ...] | None = None,
+    seed: int = 0,
+) -> ShapePrior:
+    """Learn the shape prior in a second pass over the training faces.
+
+    Parameters
+    ----------
+    statistics : FaceStatistics
+        The first pass over the faces.
+    chunks : callable
+        Returns an iterator of ``(start, depths)``: the faces again, in order,
+        a chunk (b, H, W; NaN = background) at a time.
+
+    Every face and its mirror image is a row over the *domain* (the pixels where
+    any of them is face). Its background pixels in the domain are filled in by
+    EM-PCA on the sample of faces (which keep their EM values), and for the
+    other faces by a fit to that EM-PCA; the rows then go through a PCA a chunk
+    at a time. Settings left as ``"auto"`` are chosen by cross-validation on the
+    sample: for up to ``MAX_CV_FOLDS`` of its faces, the prior is refitted
+    without the face and its mirror, the face is hidden with masks of every
+    protocol family, and the settings with the lowest mean absolute error on
+    the hidden face pixels win.
     """
     families = FAMILIES if families is None else families
-    n, height, width = depths.shape
-    both = np.concatenate([depths, depths[:, :, ::-1]])
-    face = np.isfinite(both)
-    domain = face.any(axis=0)
-    frequency = face.mean(axis=0)
-    rows = impute_gaps(both[:, domain])
-    spread = rows.std(axis=0)
+    n = statistics.n_faces
+    height, width = statistics.face_count.shape
+    frequency = statistics.frequency
+    domain = frequency > 0
+    sample = np.stack(statistics.sample)
+    # background pixels of the sample start from the mean of all faces, known where any face is face
+    sample_rows = impute_gaps(
+        np.concatenate([sample, sample[:, :, ::-1]])[:, domain], start=statistics.mirrored_mean[domain]
+    )
+    gap_mean, gap_components, _ = principal_components(sample_rows, EM_COMPONENTS)
+    position = {int(face): i for i, face in enumerate(statistics.sample_index)}
+    max_k = max(COMPONENT_GRID) if n_components == "auto" else int(n_components)
+    pca = StreamingPCA(keep=max(TRACKED_COMPONENTS, max_k))
+    for start, depths in chunks():
+        rows = np.concatenate([depths, depths[:, :, ::-1]])[:, domain]
+        rows = project_gaps(rows, gap_mean, gap_components)
+        b = len(depths)
+        for j in range(b):
+            if start + j in position:  # a sampled face keeps the values EM-PCA gave it
+                i = position[start + j]
+                rows[j], rows[b + j] = sample_rows[i], sample_rows[len(sample) + i]
+        pca.add(rows)
+    mean, components, variances, spread = pca.result(max_k)
     depth_scale = float(np.median(spread)) if spread.size else 1.0
     depth_scale = depth_scale if depth_scale > 0 else 1.0
-    max_k = max(COMPONENT_GRID) if n_components == "auto" else int(n_components)
-    mean, components, variances = principal_components(rows, max_k)
 
     chosen_k = n_components
     chosen_noise = noise
     chosen_weight = mirror_weight
     cv_error = float("nan")
-    if "auto" in (n_components, noise, mirror_weight) and n >= 3:
+    if "auto" in (n_components, noise, mirror_weight) and len(sample) >= 3:
         grid_k = [k for k in COMPONENT_GRID if k <= components.shape[0]] if n_components == "auto" else [int(n_components)]
         grid_noise = [depth_scale * g for g in NOISE_GRID] if noise == "auto" else [float(noise)]
         grid_w = list(MIRROR_WEIGHT_GRID) if mirror_weight == "auto" else [float(mirror_weight)]
-        errors = _cross_validate(depths, rows, domain, grid_k, grid_noise, grid_w, families, seed)
+        errors = _cross_validate(sample, sample_rows, domain, grid_k, grid_noise, grid_w, families, seed)
         best = np.unravel_index(np.nanargmin(errors), errors.shape)
         chosen_k, chosen_noise, chosen_weight = grid_k[best[0]], grid_noise[best[1]], grid_w[best[2]]
         cv_error = float(errors[best])
@@ -245,7 +425,7 @@ def fit_prior(
     chosen_noise = float(chosen_noise if chosen_noise != "auto" else depth_scale)
     chosen_weight = float(chosen_weight if chosen_weight != "auto" else 0.5)
 
-    face_width = _mean_face_width(face)
+    face_width = statistics.face_width
     template = np.full((height, width), np.nan)
     template[domain] = mean
     template = _extend_nearest(template)
@@ -265,13 +445,6 @@ def fit_prior(
         reach=REACH_FRACTION * face_width,
         locality=LOCALITY_FRACTION * face_width,
     )
-
-
-def _mean_face_width(face: np.ndarray) -> float:
-    """Mean width (pixels) of the faces' bounding boxes; face is (N, H, W) bool."""
-    columns = face.any(axis=1)
-    widths = [np.ptp(np.nonzero(c)[0]) + 1 for c in columns if c.any()]
-    return float(np.mean(widths)) if widths else float(face.shape[2])
 
 
 def _extend_nearest(image: np.ndarray) -> np.ndarray:
