@@ -107,27 +107,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000, help="images in the reconstruction folder")
     parser.add_argument("--loop-images", type=int, default=200, help="images run through the slow original loop")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each measurement (the median counts)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="facefill-bench-"))
     try:
         paths = make_inputs(work / "in", args.images)
         model = train_model(work / "model.npz")
-        (work / "pillow").mkdir()
-        (work / "loop").mkdir()
-        facefill_s = {m: time_facefill(work / "in", work / f"out-{m}", work / "model.npz", m) for m in ("auto", "seed")}
-        pillow_s = time_pillow_floor(paths, work / "pillow")
         loop_paths = paths[: args.loop_images]
-        loop_s = time_original_loop(loop_paths, work / "loop", model)
+        runs: dict[str, list[float]] = {}
+        # each measurement several times, interleaved, so that a slow spell of the machine
+        # touches every row alike; the median counts
+        for repeat in range(args.repeats):
+            for m in ("auto", "seed"):
+                seconds = time_facefill(work / "in", work / f"out-{m}-{repeat}", work / "model.npz", m)
+                runs.setdefault(f"facefill reconstruct, {m}", []).append(args.images / seconds)
+            for name, folder, timer, some in (
+                ("Pillow read+write floor", "pillow", time_pillow_floor, paths),
+                ("original per-pixel loop", "loop", lambda p, o: time_original_loop(p, o, model), loop_paths),
+            ):
+                (work / f"{folder}-{repeat}").mkdir()
+                runs.setdefault(name, []).append(len(some) / timer(some, work / f"{folder}-{repeat}"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    rates = {f"facefill reconstruct, {m}": args.images / seconds for m, seconds in facefill_s.items()}
-    rates["Pillow read+write floor"] = args.images / pillow_s
-    rates["original per-pixel loop"] = len(loop_paths) / loop_s
-    print(f"Reconstruction of {args.images} PNGs of 116x120 (original loop on {len(loop_paths)}), {os.cpu_count()} cores:")
+    rates = {name: float(np.median(values)) for name, values in runs.items()}
+    facefill_s = ("auto", "seed")
+    print(
+        f"Reconstruction of {args.images} PNGs of 116x120 (original loop on {len(loop_paths)}), "
+        f"{os.cpu_count()} cores, median of {args.repeats} runs:"
+    )
     for name, rate in rates.items():
-        print(f"  {name:30s} {rate:9.1f} images/s")
+        print(f"  {name:30s} {rate:9.1f} images/s  (runs: {', '.join(f'{v:.0f}' for v in runs[name])})")
     for m in facefill_s:
         own = rates[f"facefill reconstruct, {m}"]
         print(f"  {m:4s} / Pillow floor           {own / rates['Pillow read+write floor']:9.2f}x")

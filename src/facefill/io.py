@@ -13,7 +13,7 @@ import contextlib
 import math
 import os
 import struct
-import tempfile
+import secrets
 import warnings
 from tokenize import TokenError
 from pathlib import Path
@@ -227,8 +227,6 @@ def _read_pillow(path: Path) -> np.ndarray:
 
 #: Ends the names of the temporary files that outputs are written to before their rename.
 TEMPORARY_SUFFIX = ".facefill-tmp"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -243,9 +241,8 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", durable: bool = Tru
     as much as writing a small image.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make outputs private to their writer
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
@@ -256,6 +253,18 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", durable: bool = Tru
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """Create a new hidden file beside ``path``: ``.NAME.TOKEN.facefill-tmp``, with the
+    permissions the umask gives (mkstemp's would make outputs private to their writer)."""
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def remove_stale_temporaries(targets: Iterable[Path]) -> int:

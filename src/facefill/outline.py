@@ -31,7 +31,12 @@ def enclosed_holes(missing: np.ndarray) -> np.ndarray:
     >>> enclosed_holes(m).sum()
     1
     """
-    return ndimage.binary_fill_holes(~missing) & missing
+    labels, count = ndimage.label(missing)  # 4-connected regions of missing pixels
+    reaches_border = np.zeros(count + 1, dtype=bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        reaches_border[edge] = True
+    reaches_border[0] = True  # label 0: observed pixels
+    return ~reaches_border[labels]
 
 
 #: Rays from the face's centre (one per degree) and their sampling step (pixels).
