@@ -10,8 +10,7 @@ thin-plate (biharmonic) energy instead, which also meets the border's slope:
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage, sparse
-from scipy.sparse import linalg as sparse_linalg
+from scipy import ndimage
 
 _OFFSETS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
@@ -60,6 +59,9 @@ def harmonic_fill(values: np.ndarray, unknown: np.ndarray) -> np.ndarray:
         data.append(np.full(to_unknown.sum(), -1.0))
         np.add.at(rhs, src[to_known], filled[ny[to_known], nx[to_known]])
         np.add.at(degree, src[to_unknown | to_known], 1.0)
+    from scipy import sparse  # here, not at the top: it adds 0.1 s to the start of every command
+    from scipy.sparse import linalg as sparse_linalg
+
     matrix = sparse.csr_matrix(
         (np.concatenate(data + [degree]), (np.concatenate(rows + [np.arange(n)]), np.concatenate(cols + [np.arange(n)]))),
         shape=(n, n),
@@ -143,6 +145,9 @@ def smooth_correction(
         a_vals.append(np.full(int(is_u.sum()), weight))
         is_k = ~is_u
         b[is_k] -= weight * residual[rr[is_k], cc[is_k]]
+    from scipy import sparse  # see harmonic_fill
+    from scipy.sparse import linalg as sparse_linalg
+
     a = sparse.csr_matrix((np.concatenate(a_vals), (np.concatenate(a_rows), np.concatenate(a_cols))), shape=(m, n))
     diagonal = np.full(n, screening)
     rhs = a.T @ b
