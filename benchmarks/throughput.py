@@ -139,11 +139,13 @@ def main() -> None:
     )
     for name, rate in rates.items():
         print(f"  {name:30s} {rate:9.1f} images/s  (runs: {', '.join(f'{v:.0f}' for v in runs[name])})")
+    # ratios of the runs made one after the other, then their median: the machine's pace
+    # drifts between runs more than between the rows of one run
     for m in facefill_s:
-        own = rates[f"facefill reconstruct, {m}"]
-        print(f"  {m:4s} / Pillow floor           {own / rates['Pillow read+write floor']:9.2f}x")
-        print(f"  {m:4s} / original loop          {own / rates['original per-pixel loop']:9.2f}x")
-
+        own = runs[f"facefill reconstruct, {m}"]
+        for reference in ("Pillow read+write floor", "original per-pixel loop"):
+            ratios = [a / b for a, b in zip(own, runs[reference])]
+            print(f"  {m:4s} / {reference:28s} {np.median(ratios):6.2f}x  (runs: {', '.join(f'{r:.2f}' for r in ratios)})")
 
 if __name__ == "__main__":
     main()

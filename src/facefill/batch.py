@@ -257,8 +257,8 @@ def reconstruct_files(
             for index, job in enumerate(jobs):
                 record(index, reconstruct_file(model, job.source, job.target, method, overwrite, job.confidence_target))
     else:
-        _run_in_processes(workers, model, jobs, method, overwrite, record)
-        remove_stale_temporaries(outputs)  # left by workers stopped when one of them died
+        if _run_in_processes(workers, model, jobs, method, overwrite, record):
+            remove_stale_temporaries(outputs)  # left by workers stopped when one of them died
     return Summary(outcomes)  # type: ignore[arg-type]
 
 
@@ -329,13 +329,15 @@ def _pool(workers: int, model: FaceModel) -> ProcessPoolExecutor:
     )
 
 
-def _run_in_processes(workers, model, jobs, method, overwrite, record) -> None:
-    """Run ``jobs`` on ``workers`` processes, a few chunks in flight at a time.
+def _run_in_processes(workers, model, jobs, method, overwrite, record) -> bool:
+    """Run ``jobs`` on ``workers`` processes, a few chunks in flight at a time; return whether
+    a worker died.
 
     A worker that dies (killed, or crashed by a file) breaks the pool: the files
     then in flight are retried one at a time in a process of their own, so that
     only a file that kills its process again fails, and the rest go on in a new pool.
     """
+    broken = False
     todo = [list(chunk) for chunk in chunks(len(jobs))][::-1]  # popped from the end, in order
     while todo:
         lost: list[int] = []
@@ -362,8 +364,10 @@ def _run_in_processes(workers, model, jobs, method, overwrite, record) -> None:
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
+        broken |= bool(lost)
         for index in sorted(lost):
             record(index, _run_alone(model, jobs[index], method, overwrite))
+    return broken
 
 
 def _run_alone(model, job: Job, method, overwrite) -> Outcome:

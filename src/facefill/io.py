@@ -267,16 +267,19 @@ def _create_temporary(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def remove_stale_temporaries(targets: Iterable[Path]) -> int:
+def remove_stale_temporaries(targets: Iterable[str | os.PathLike]) -> int:
     """Delete temporary files that killed writers of ``targets`` left behind; return how many."""
-    by_folder: dict[Path, set[str]] = {}
+    by_folder: dict[str, set[str]] = {}
     for target in targets:
-        by_folder.setdefault(Path(target).parent, set()).add(Path(target).name)
+        folder, name = os.path.split(os.fspath(target))
+        by_folder.setdefault(folder or ".", set()).add(name)
     removed = 0
     for folder, names in by_folder.items():
-        if not folder.is_dir():
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        for entry in os.scandir(folder):
+        for entry in entries:
             name = entry.name
             if name.startswith(".") and name.endswith(TEMPORARY_SUFFIX) and name[1:].rsplit(".", 2)[0] in names:
                 with contextlib.suppress(FileNotFoundError):
