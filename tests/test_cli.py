@@ -150,6 +150,18 @@ def test_unreachable_scheduler_is_one_error_line(tmp_path, trained, faces8, monk
     assert "Traceback" not in result.stderr
 
 
+def test_ctrl_c_during_training_is_one_line_and_exit_130(tmp_path, faces8, monkeypatch):
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(FaceModel, "fit", interrupted)
+    write_depth(tmp_path / "train" / "a.png", faces8[0])
+    result = run("train", tmp_path / "train", "--model", tmp_path / "m.npz")
+    assert result.exit_code == 130
+    assert result.stderr == "Error: interrupted\n"
+    assert not (tmp_path / "m.npz").exists()
+
+
 def test_usage_error_exits_2():
     assert run("train").exit_code == 2
 

@@ -54,3 +54,19 @@ def test_without_dask_the_error_names_the_extra(tmp_path, model, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'facefill\[dask\]'"):
         batch.reconstruct_files(model, [], scheduler="tcp://127.0.0.1:9")
+
+
+def test_cli_scheduler_option_runs_the_batch_on_the_cluster(tmp_path, model, faces8, local_cluster):
+    from typer.testing import CliRunner
+
+    from facefill.cli import app
+
+    model.save(tmp_path / "m.npz")
+    for i in range(3):
+        write_depth(tmp_path / "in" / f"{i}.png", with_hole(faces8[i], slice(45, 70), slice(20, 60), 255))
+    args = ["reconstruct", str(tmp_path / "in"), "--model", str(tmp_path / "m.npz")]
+    serial = CliRunner().invoke(app, args + ["--out", str(tmp_path / "serial"), "--workers", "1"])
+    result = CliRunner().invoke(app, args + ["--out", str(tmp_path / "cluster"), "--scheduler", local_cluster.scheduler_address])
+    assert serial.exit_code == 0 and result.exit_code == 0, result.stderr
+    assert "reconstructed 3, skipped 0, failed 0" in result.stdout
+    assert _tree(tmp_path / "cluster") == _tree(tmp_path / "serial")

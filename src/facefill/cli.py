@@ -35,7 +35,8 @@ stdout = Console(highlight=False, soft_wrap=True)
 
 
 def _user_errors(command):
-    """Turn facefill's typed errors into ``Error: ...`` and exit code 1: the one place this happens."""
+    """Turn facefill's typed errors into ``Error: ...`` and exit code 1, and Ctrl-C into exit
+    code 130: the one place this happens."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -44,6 +45,9 @@ def _user_errors(command):
         except FacefillError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt:  # Ctrl-C: outputs are atomic, so nothing half-written is left
+            typer.echo("Error: interrupted", err=True)
+            raise typer.Exit(130) from None
 
     return wrapper
 
