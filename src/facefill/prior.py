@@ -93,7 +93,8 @@ def gappy_fit(
     Parameters
     ----------
     design : (m, k) ndarray
-        Component values at the m pixels with evidence.
+        Component values at the m pixels with evidence (float32 or float64;
+        the sums are formed in its precision).
     target : (m,) ndarray
         Evidence minus the mean face.
     weights : (m,) ndarray
@@ -104,16 +105,21 @@ def gappy_fit(
         Pixel noise standard deviation (the regularisation).
     """
     k = design.shape[1]
-    a = np.empty((design.shape[0], k + 1))
-    a[:, 0] = 1.0
-    a[:, 1:] = design
-    aw = a * weights[:, None]
-    gram = a.T @ aw
+    # the normal equations of [1, design] by blocks, without building that (m, k + 1) matrix:
+    # on one face the allocations cost more than the arithmetic
+    weighted = design * weights[:, None].astype(design.dtype)
+    gram = np.empty((k + 1, k + 1))
+    gram[0, 0] = weights.sum()
+    gram[0, 1:] = gram[1:, 0] = weighted.sum(axis=0, dtype=np.float64)
+    gram[1:, 1:] = design.T @ weighted
+    rhs = np.empty(k + 1)
+    rhs[0] = weights @ target
+    rhs[1:] = weighted.T @ target.astype(design.dtype)
     penalty = np.empty(k + 1)
     penalty[0] = 1e-6  # the offset is all but free
     penalty[1:] = noise**2 / variances
     gram[np.diag_indices(k + 1)] += penalty
-    solution = np.linalg.solve(gram, aw.T @ target)
+    solution = np.linalg.solve(gram, rhs)
     return GappyFit(float(solution[0]), solution[1:], np.linalg.inv(gram))
 
 
@@ -173,7 +179,7 @@ class ShapePrior:
         if hole.any():
             near = ndimage.distance_transform_edt(~hole)[evidence]
             weights = weights * (LOCALITY_FLOOR + np.exp(-near / self.locality))
-        design = comps[:, evidence].T.astype(np.float64)
+        design = comps[:, evidence].T  # float32, as stored: ample for a fit to depths
         fit = gappy_fit(design, values - self.template[evidence], weights, self.variances[:k], self.noise)
         shape_term = np.tensordot(fit.coefficients, comps, axes=1)
         # far from any evidence the fitted shape is extrapolation, worse than the mean face
