@@ -235,3 +235,29 @@ def test_synth_writes_sixteen_bit_faces(tmp_path):
 def test_synth_rejects_a_bad_size(tmp_path):
     result = run("synth", tmp_path / "s", "--size", "big")
     assert result.exit_code == 1 and "Error: --size 'big' is not valid; expected WIDTHxHEIGHT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--size", "100000x100000"), "at most 40000000 pixels"),
+        (("--count", "0"), "--count 0 is not valid"),
+        (("--dtype", "int8"), "dtype 'int8' is not valid"),
+    ],
+)
+def test_synth_refuses_absurd_settings_before_writing(tmp_path, args, message):
+    result = run("synth", tmp_path / "s", *args)
+    assert result.exit_code == 1 and message in result.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_synth_in_chunks_starts_with_the_same_faces(tmp_path, monkeypatch):
+    from facefill import cli
+    from facefill.synth import make_faces
+
+    monkeypatch.setattr(cli, "SYNTH_CHUNK", 2)
+    assert run("synth", tmp_path / "s", "-n", "5", "--size", "40x40").exit_code == 0
+    written = [read_depth(p) for p in sorted((tmp_path / "s").glob("*.png"))]
+    assert len(written) == 5
+    np.testing.assert_array_equal(np.stack(written[:2]), make_faces(2, shape=(40, 40), seed=0))
+    assert len({w.tobytes() for w in written}) == 5  # later chunks are other faces

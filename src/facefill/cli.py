@@ -261,6 +261,10 @@ def _print_summary(result) -> None:
 
 
 # ----------------------------------------------------------------- synth
+#: Faces generated and held at a time by ``synth`` (the first chunk is make_faces(n, seed)'s own).
+SYNTH_CHUNK = 256
+
+
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
@@ -282,10 +286,16 @@ def synth(
     from .io import write_depth
     from .synth import make_faces
 
-    faces = make_faces(count, shape=_parse_size(size), dtype=dtype, seed=seed)
+    if count < 1:
+        raise InvalidParameterError(f"--count {count} is not valid; expected a whole number >= 1")
+    shape = _parse_size(size)
+    make_faces(1, shape=shape, dtype=dtype, seed=seed)  # checks the settings before any file is written
     suffix = ".tif" if dtype == "float32" else ".png"
-    for i, face in enumerate(faces):
-        write_depth(out / f"face-{i:04d}{suffix}", face)
+    # a chunk at a time, each from its own seed, so that memory does not grow with the count
+    for start in range(0, count, SYNTH_CHUNK):
+        faces = make_faces(min(SYNTH_CHUNK, count - start), shape=shape, dtype=dtype, seed=[seed, start] if start else seed)
+        for i, face in enumerate(faces, start=start):
+            write_depth(out / f"face-{i:04d}{suffix}", face)
     stdout.print(f"Wrote {count} synthetic faces of {size} {dtype} to {out}")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import InvalidParameterError
+from .io import MAX_PIXELS
 
 DEFAULT_SHAPE = (120, 116)
 DTYPES = ("uint8", "uint16", "float32")
@@ -62,8 +63,10 @@ def make_faces(
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise InvalidParameterError(f"n {n!r} is not valid; expected a whole number >= 1")
-    if len(shape) != 2 or min(shape) < 16:
-        raise InvalidParameterError(f"shape {shape!r} is not valid; expected (height, width), each >= 16")
+    if len(shape) != 2 or min(shape) < 16 or shape[0] * shape[1] > MAX_PIXELS:
+        raise InvalidParameterError(
+            f"shape {shape!r} is not valid; expected (height, width), each >= 16, at most {MAX_PIXELS} pixels"
+        )
     if dtype not in DTYPES:
         raise InvalidParameterError(f"dtype {dtype!r} is not valid; expected one of {', '.join(DTYPES)}")
     rng = np.random.default_rng(seed)
