@@ -13,6 +13,8 @@ It is facefill's embedded default: the demo and the tests need no files.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import ndimage
 
@@ -27,7 +29,7 @@ def make_faces(
     n: int,
     shape: tuple[int, int] = DEFAULT_SHAPE,
     dtype: str = "uint8",
-    seed: int | None = 0,
+    seed: int | Sequence[int] | None = 0,
     shift: tuple[float, float] = (0.0, 0.0),
     jitter: bool = True,
 ) -> np.ndarray:
@@ -42,8 +44,9 @@ def make_faces(
     dtype : {"uint8", "uint16", "float32"}, default "uint8"
         ``uint8``: depth levels, larger nearer, missing 255. ``uint16``:
         millimetres, missing 0. ``float32``: millimetres, missing NaN.
-    seed : int or None, default 0
-        Seed of the generator; the same seed gives the same faces.
+    seed : int, sequence of int or None, default 0
+        Seed of the generator (anything ``numpy.random.default_rng`` takes);
+        the same seed gives the same faces.
     shift : (float, float), default (0, 0)
         Offset of every face from the image centre, (rows, columns) in pixels
         of a 116-pixel-wide image (scaled with the width).
