@@ -180,3 +180,12 @@ def test_written_files_get_ordinary_permissions_not_mkstemps_private_ones(tmp_pa
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_find_images_follows_linked_folders_without_looping(tmp_path):
+    io.write_depth(tmp_path / "data" / "a.png", np.zeros((4, 4), np.uint8))
+    io.write_depth(tmp_path / "elsewhere" / "b.png", np.zeros((4, 4), np.uint8))
+    (tmp_path / "data" / "linked").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "elsewhere" / "back").symlink_to(tmp_path / "data")  # a cycle
+    found = io.find_images(tmp_path / "data")
+    assert [p.relative_to(tmp_path / "data").as_posix() for p in found] == ["a.png", "linked/b.png"]
