@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import batch
 from .errors import FacefillError, InvalidParameterError, NoImagesError
@@ -30,8 +28,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
 
 
 def _user_errors(command):
@@ -69,15 +65,23 @@ def parse_missing_value(text: Optional[str]) -> Optional[float]:
 
 @contextmanager
 def _progress(total: int, label: str):
-    """A progress bar on stderr for batches worth one (a terminal and more than a few items)."""
+    """A progress bar on stderr for batches worth one (a terminal and more than a few items).
+
+    rich is imported only then: it costs 0.08 s of every start.
+    """
+    if total < 5 or not sys.stderr.isatty():
+        yield lambda *_: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=stderr,
+        console=Console(stderr=True),
         transient=True,
-        disable=total < 5 or not stderr.is_terminal,
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda *_: progress.advance(task)
@@ -110,11 +114,11 @@ def train(
     model.parent.mkdir(parents=True, exist_ok=True)
     estimator.save(model)
     preview = save_model_preview(estimator, model)
-    stdout.print(
+    typer.echo(
         f"Trained on {len(images)} faces of {estimator.shape_[1]}x{estimator.shape_[0]} {estimator.dtype_}: "
         f"{model} (average face: {preview})"
     )
-    stdout.print(summary.line("read"))
+    typer.echo(summary.line("read"))
     if summary.failed:
         raise typer.Exit(1)
 
@@ -155,7 +159,7 @@ def _reconstruct(
             if outcome.status == batch.FAILED:
                 _error_line(outcome.message)
             elif outcome.message:
-                stderr.print(f"note: {outcome.message}")
+                typer.echo(f"note: {outcome.message}", err=True)
             advance()
 
         try:
@@ -172,13 +176,13 @@ def _reconstruct(
         except KeyboardInterrupt:
             _error_line(f"interrupted; outputs written so far are complete; run the same command again to finish {out}")
             raise typer.Exit(130) from None
-    stdout.print(f"{summary.line('reconstructed')} -> {out}")
+    typer.echo(f"{summary.line('reconstructed')} -> {out}")
     if report is not None:
         from .report import write_reconstruction_report
 
         records = [(str(o.source), o.source, o.target) for o in summary.outcomes if o.status == batch.DONE]
         page = write_reconstruction_report(records, face_model.missing_value_, report)
-        stdout.print(f"Report: {page}")
+        typer.echo(f"Report: {page}")
     if summary.failed:
         raise typer.Exit(1)
 
@@ -228,18 +232,21 @@ def evaluate(
             on_case=advance,
         )
     for name, why in result.skipped.items():
-        stderr.print(f"note: skipped {name}: {why}")
+        typer.echo(f"note: skipped {name}: {why}", err=True)
     _print_summary(result)
     if report is not None:
         from .report import write_evaluation_report
 
-        stdout.print(f"Report: {write_evaluation_report(result, report)}")
+        typer.echo(f"Report: {write_evaluation_report(result, report)}")
     if loaded.failed:
         raise typer.Exit(1)
 
 
 def _print_summary(result) -> None:
+    from rich.console import Console
     from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
 
     summary = result.summary()
     for family in (*result.settings["families"], "overall"):
@@ -257,7 +264,7 @@ def _print_summary(result) -> None:
                 str(row["observed_changed"]),
                 f"{row['ms']:.2f}",
             )
-        stdout.print(table)
+        console.print(table)
 
 
 # ----------------------------------------------------------------- synth
@@ -296,7 +303,7 @@ def synth(
         faces = make_faces(min(SYNTH_CHUNK, count - start), shape=shape, dtype=dtype, seed=[seed, start] if start else seed)
         for i, face in enumerate(faces, start=start):
             write_depth(out / f"face-{i:04d}{suffix}", face)
-    stdout.print(f"Wrote {count} synthetic faces of {size} {dtype} to {out}")
+    typer.echo(f"Wrote {count} synthetic faces of {size} {dtype} to {out}")
 
 
 # ------------------------------------------------------------------ demo
@@ -309,7 +316,7 @@ def demo(
     from .demo import run_demo
 
     paths = run_demo(out)
-    stdout.print(f"Demo written to {out}: comparison picture {paths['comparison']}, model {paths['model']}")
+    typer.echo(f"Demo written to {out}: comparison picture {paths['comparison']}, model {paths['model']}")
 
 
 def main() -> None:
