@@ -16,7 +16,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .errors import FacefillError, InvalidParameterError, OutputPathError, ShapeMismatchError
-from .io import FORMAT_DTYPES, find_images, format_size, missing_mask, read_depth, remove_stale_temporaries, write_depth
+from .io import FORMAT_DTYPES, format_size, image_parts, missing_mask, read_depth, remove_stale_temporaries, write_depth
 from .model import FaceModel
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -128,7 +128,6 @@ def plan_outputs(source: str | os.PathLike, out: str | os.PathLike) -> list[tupl
     and be read back as, inputs), nor be the input file.
     """
     source, out = Path(source), Path(out)
-    paths = find_images(source)
     if source.is_file():
         target = out if out.suffix.lower() in FORMAT_DTYPES else out / source.name
         if target.resolve() == source.resolve():
@@ -140,7 +139,7 @@ def plan_outputs(source: str | os.PathLike, out: str | os.PathLike) -> list[tupl
             f"output folder {out} is {'the input folder' if resolved_out == resolved_source else 'inside the input folder'} "
             f"{source}; choose a folder outside it"
         )
-    return [(path, out / path.relative_to(source)) for path in paths]
+    return [(source.joinpath(*parts), out.joinpath(*parts)) for parts in image_parts(source)]
 
 
 def confidence_path(target: Path, out: Path, confidence_dir: Path) -> Path:

@@ -111,7 +111,6 @@ def train(
     if not len(images):
         raise NoImagesError(f"{train_dir}: none of the {len(paths)} files could be read as a depth image")
     estimator.fit(images, parse_missing_value(missing_value))
-    model.parent.mkdir(parents=True, exist_ok=True)
     estimator.save(model)
     preview = save_model_preview(estimator, model)
     typer.echo(

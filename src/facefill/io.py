@@ -231,7 +231,7 @@ TEMPORARY_SUFFIX = ".facefill-tmp"
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, mode: str = "wb", durable: bool = True) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success rename it to ``path``.
+    """Open a temporary file beside ``path`` (creating missing folders); on success rename it to ``path``.
 
     An exception or an interruption leaves ``path`` as it was and removes the
     temporary file; a killed process can leave only a hidden temporary file
@@ -257,13 +257,17 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", durable: bool = Tru
 
 def _create_temporary(path: Path) -> tuple[int, str]:
     """Create a new hidden file beside ``path``: ``.NAME.TOKEN.facefill-tmp``, with the
-    permissions the umask gives (mkstemp's would make outputs private to their writer)."""
+    permissions the umask gives (mkstemp's would make outputs private to their writer).
+    Missing parent folders are created (only when the first try finds none: a batch
+    writes thousands of files into folders that exist)."""
     for _ in range(100):
         tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
         except FileExistsError:
             continue
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
@@ -314,7 +318,6 @@ def write_depth(path: str | os.PathLike, image: np.ndarray, durable: bool = True
             f"expected a 2-D array of {allowed}"
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(path, durable=durable) as handle:
             if suffix == ".npy":
                 np.save(handle, image, allow_pickle=False)
@@ -328,15 +331,21 @@ def write_depth(path: str | os.PathLike, image: np.ndarray, durable: bool = True
 def find_images(root: str | os.PathLike) -> list[Path]:
     """Every depth image below ``root`` (recursively), sorted by path; ``root`` itself if a file.
 
-    Hidden files (such as temporary files of an interrupted write) are ignored.
+    Hidden files (such as temporary files of an interrupted write) are ignored;
+    linked folders are followed, once.
     """
     root = Path(root)
     if root.is_file():
         return [root]
+    return [root.joinpath(*parts) for parts in image_parts(root)]
+
+
+def image_parts(root: Path) -> list[tuple[str, ...]]:
+    """The path parts, relative to the folder ``root``, of every depth image below it, sorted."""
     if not root.is_dir():
         raise NoImagesError(f"{root}: no such file or folder")
     # os.walk and strings: Path.rglob, a stat per file and sorting Paths cost 0.08 s per 2000 files
-    found_parts = []
+    found = []
     visited: set[str] = set()
     for folder, folders, names in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
@@ -344,12 +353,15 @@ def find_images(root: str | os.PathLike) -> list[Path]:
             folders[:] = []
             continue
         visited.add(real)
-        for name in names:
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_SUFFIXES:
-                found_parts.append(tuple(Path(folder, name).relative_to(root).parts))
-    found = [root.joinpath(*parts) for parts in sorted(found_parts)]
+        relative = os.path.relpath(folder, root)
+        prefix = () if relative == os.curdir else tuple(Path(relative).parts)
+        found.extend(
+            prefix + (name,)
+            for name in names
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_SUFFIXES
+        )
     if not found:
         raise NoImagesError(
             f"{root}: no depth images found (looked recursively for {', '.join(SUPPORTED_SUFFIXES)} files)"
         )
-    return found
+    return sorted(found)
