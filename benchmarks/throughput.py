@@ -32,6 +32,7 @@ from facefill.io import find_images, read_depth, write_depth
 from facefill.model import FaceModel
 from facefill.synth import make_faces
 
+METHODS = ("auto", "seed")
 DATASET = Path(__file__).resolve().parents[1].parent / "shared" / "dataset"
 
 
@@ -119,7 +120,7 @@ def main() -> None:
         # each measurement several times, interleaved, so that a slow spell of the machine
         # touches every row alike; the median counts
         for repeat in range(args.repeats):
-            for m in ("auto", "seed"):
+            for m in METHODS:
                 seconds = time_facefill(work / "in", work / f"out-{m}-{repeat}", work / "model.npz", m)
                 runs.setdefault(f"facefill reconstruct, {m}", []).append(args.images / seconds)
             for name, folder, timer, some in (
@@ -132,7 +133,6 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     rates = {name: float(np.median(values)) for name, values in runs.items()}
-    facefill_s = ("auto", "seed")
     print(
         f"Reconstruction of {args.images} PNGs of 116x120 (original loop on {len(loop_paths)}), "
         f"{os.cpu_count()} cores, median of {args.repeats} runs:"
@@ -141,11 +141,12 @@ def main() -> None:
         print(f"  {name:30s} {rate:9.1f} images/s  (runs: {', '.join(f'{v:.0f}' for v in runs[name])})")
     # ratios of the runs made one after the other, then their median: the machine's pace
     # drifts between runs more than between the rows of one run
-    for m in facefill_s:
+    for m in METHODS:
         own = runs[f"facefill reconstruct, {m}"]
         for reference in ("Pillow read+write floor", "original per-pixel loop"):
             ratios = [a / b for a, b in zip(own, runs[reference])]
             print(f"  {m:4s} / {reference:28s} {np.median(ratios):6.2f}x  (runs: {', '.join(f'{r:.2f}' for r in ratios)})")
+
 
 if __name__ == "__main__":
     main()

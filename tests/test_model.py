@@ -197,22 +197,23 @@ def test_load_foreign_npz(tmp_path):
         FaceModel.load(path)
 
 
-def test_load_future_format_version(tmp_path, faces8):
-    path = tmp_path / "m.npz"
-    FaceModel().fit(faces8).save(path)
+def _saved_with(path, faces, **changes):
+    """Save a model of ``faces`` to ``path``, then rewrite some of its fields."""
+    FaceModel().fit(faces).save(path)
     fields = dict(np.load(path))
-    fields["format_version"] = np.array(99)
+    fields.update(changes)
     np.savez(path, **fields)
+    return path
+
+
+def test_load_future_format_version(tmp_path, faces8):
+    path = _saved_with(tmp_path / "m.npz", faces8, format_version=np.array(99))
     with pytest.raises(ModelFileError, match="format version 99 is not supported"):
         FaceModel.load(path)
 
 
 def test_load_damaged_fields(tmp_path, faces8):
-    path = tmp_path / "m.npz"
-    FaceModel().fit(faces8).save(path)
-    fields = dict(np.load(path))
-    fields["mean"] = np.zeros((3, 3))
-    np.savez(path, **fields)
+    path = _saved_with(tmp_path / "m.npz", faces8, mean=np.zeros((3, 3)))
     with pytest.raises(ModelFileError, match="damaged"):
         FaceModel.load(path)
 

@@ -7,9 +7,9 @@ import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Callable, Iterable
 
 import numpy as np
@@ -113,9 +113,7 @@ class ImageFiles(Sequence):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return ImageFiles(self.paths[index])
+    def __getitem__(self, index: int) -> np.ndarray:
         return read_depth(self.paths[index])
 
 

@@ -255,13 +255,25 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", durable: bool = Tru
         raise
 
 
+def _temporary_name(name: str, token: str) -> str:
+    """The hidden temporary file an output called ``name`` is written to: ``.NAME.TOKEN.facefill-tmp``."""
+    return f".{name}.{token}{TEMPORARY_SUFFIX}"
+
+
+def _temporary_owner(entry: str) -> str | None:
+    """The output name whose temporary file ``entry`` is, or None if it is none."""
+    if not (entry.startswith(".") and entry.endswith(TEMPORARY_SUFFIX)):
+        return None
+    return entry[1 : -len(TEMPORARY_SUFFIX)].rsplit(".", 1)[0]
+
+
 def _create_temporary(path: Path) -> tuple[int, str]:
     """Create a new hidden file beside ``path``: ``.NAME.TOKEN.facefill-tmp``, with the
     permissions the umask gives (mkstemp's would make outputs private to their writer).
     Missing parent folders are created (only when the first try finds none: a batch
     writes thousands of files into folders that exist)."""
     for _ in range(100):
-        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+        tmp = os.path.join(path.parent, _temporary_name(path.name, secrets.token_hex(4)))
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
         except FileExistsError:
@@ -285,7 +297,7 @@ def remove_stale_temporaries(targets: Iterable[str | os.PathLike]) -> int:
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith(".") and name.endswith(TEMPORARY_SUFFIX) and name[1:].rsplit(".", 2)[0] in names:
+            if _temporary_owner(name) in names:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     removed += 1

@@ -9,8 +9,8 @@ import os
 import warnings
 import zipfile
 import zlib
-from tokenize import TokenError
 from pathlib import Path
+from tokenize import TokenError
 from typing import Iterable
 
 import numpy as np
@@ -286,7 +286,12 @@ class FaceModel:
             "frequency": self.frequency_,
             "settings": np.array(
                 json.dumps(
-                    {"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight, "chunk_size": self.chunk_size}
+                    {
+                        "n_components": self.n_components,
+                        "noise": self.noise,
+                        "mirror_weight": self.mirror_weight,
+                        "chunk_size": self.chunk_size,
+                    }
                 )
             ),
         }
