@@ -113,6 +113,17 @@ def test_fixed_settings_are_kept():
     assert np.isnan(prior.cv_error)
 
 
+def test_a_prior_without_components_predicts_the_mean_face_plus_an_offset():
+    faces = make_faces(6, shape=(60, 58), seed=4).astype(float)
+    faces[faces == 255] = np.nan
+    prior = fit_prior(faces[1:], n_components=0, noise=1.0, mirror_weight=0.0)
+    face = faces[0].copy()
+    face[20:30, 20:40] = np.nan
+    prediction, fit = prior.fit_face(face)
+    assert fit.coefficients.shape == (0,)
+    np.testing.assert_allclose(prediction, prior.template + fit.offset)
+
+
 def test_predictive_spread_is_larger_where_nothing_is_observed():
     faces = make_faces(12, shape=(60, 58), seed=4).astype(float)
     faces[faces == 255] = np.nan

@@ -13,6 +13,10 @@ import numpy as np
 from scipy import ndimage
 
 _OFFSETS = ((-1, 0), (1, 0), (0, -1), (0, 1))
+#: The 5-point Laplacian: row and column offsets and weights.
+_STENCIL_ROWS = np.array([0, -1, 1, 0, 0])
+_STENCIL_COLS = np.array([0, 0, 0, -1, 1])
+_STENCIL_WEIGHTS = np.array([-4.0, 1.0, 1.0, 1.0, 1.0])
 
 
 def harmonic_fill(values: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -83,6 +87,46 @@ def _anchored(unknown: np.ndarray, known: np.ndarray) -> np.ndarray:
     return touching[labels]
 
 
+def _bandwidth(stencil_position: np.ndarray, is_unknown: np.ndarray) -> int:
+    """Half-bandwidth of the normal matrix when each stencil's unknowns sit at these positions."""
+    high = np.where(is_unknown, stencil_position, -1).max(axis=1, initial=-1)
+    low = np.where(is_unknown, stencil_position, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
+    rows = high >= 0
+    return int((high[rows] - low[rows]).max(initial=0))
+
+
+#: The banded solver's work grows as n * bandwidth**2, a sparse LU's as about n**1.5: past this
+#: bandwidth**2 / sqrt(n) (large holes in large images) the sparse LU is faster.
+BANDED_LIMIT = 400
+
+
+def _solve_normal(n, low, high, products, diagonal, rhs, bandwidth) -> np.ndarray:
+    """Solve the symmetric positive definite system whose lower triangle sums ``products`` at
+    (``high``, ``low``), plus ``diagonal``, for ``rhs``."""
+    if bandwidth**2 <= BANDED_LIMIT * np.sqrt(n):
+        from scipy.linalg import solveh_banded  # here, not at the top: see harmonic_fill
+
+        # entry (i, j), i >= j, sits at [i - j, j] of LAPACK's lower band storage
+        band = np.bincount((high - low) * n + low, products, minlength=(bandwidth + 1) * n)
+        band = band.reshape(bandwidth + 1, n)
+        band[0] += diagonal
+        return solveh_banded(band, rhs, lower=True, check_finite=False)
+    from scipy import sparse
+    from scipy.sparse import linalg as sparse_linalg
+
+    off = high != low
+    matrix = sparse.csc_matrix(
+        (
+            np.concatenate([products, products[off], diagonal]),
+            (np.concatenate([high, low[off], np.arange(n)]), np.concatenate([low, high[off], np.arange(n)])),
+        ),
+        shape=(n, n),
+    )
+    # a symmetric ordering factorises a symmetric positive definite matrix fastest
+    factor = sparse_linalg.splu(matrix, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+    return factor.solve(rhs)
+
+
 def smooth_correction(
     residual: np.ndarray,
     unknown: np.ndarray,
@@ -118,7 +162,6 @@ def smooth_correction(
     correction : (H, W) float ndarray
         The field on ``unknown``, 0 elsewhere.
     """
-    height, width = unknown.shape
     correction = np.zeros(unknown.shape)
     n = int(unknown.sum())
     if n == 0:
@@ -133,31 +176,36 @@ def smooth_correction(
     full = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     rows_r, rows_c = np.nonzero(centres & full)
     m = rows_r.size
-    stencil = ((0, 0, -4.0), (-1, 0, 1.0), (1, 0, 1.0), (0, -1, 1.0), (0, 1, 1.0))
-    a_rows, a_cols, a_vals = [], [], []
-    b = np.zeros(m)
-    for dr, dc, weight in stencil:
-        rr, cc = rows_r + dr, rows_c + dc
-        u = unknown_index[rr, cc]
-        is_u = u >= 0
-        a_rows.append(np.nonzero(is_u)[0])
-        a_cols.append(u[is_u])
-        a_vals.append(np.full(int(is_u.sum()), weight))
-        is_k = ~is_u
-        b[is_k] -= weight * residual[rr[is_k], cc[is_k]]
-    from scipy import sparse  # see harmonic_fill
-    from scipy.sparse import linalg as sparse_linalg
-
-    a = sparse.csr_matrix((np.concatenate(a_vals), (np.concatenate(a_rows), np.concatenate(a_cols))), shape=(m, n))
+    # each Laplacian row's 5 stencil pixels: unknowns enter the matrix, known residuals its right side
+    stencil_rows, stencil_cols = rows_r[:, None] + _STENCIL_ROWS, rows_c[:, None] + _STENCIL_COLS  # (m, 5)
+    index = unknown_index[stencil_rows, stencil_cols]
+    is_unknown = index >= 0
+    weights = np.broadcast_to(_STENCIL_WEIGHTS, index.shape)
+    known = ~is_unknown
+    b = -np.bincount(
+        np.nonzero(known)[0], weights[known] * residual[stencil_rows[known], stencil_cols[known]], minlength=m
+    )
+    # The normal matrix is banded: number the unknowns along rows or along columns, whichever keeps
+    # the band narrower, and solve it by banded Cholesky (2-3x faster than a sparse LU at these sizes).
+    ys, xs = np.nonzero(unknown)  # row-major: unknown_index order
+    along_cols = np.empty(n, dtype=np.int64)
+    along_cols[np.lexsort((ys, xs))] = np.arange(n)
+    index = np.where(is_unknown, index, 0)
+    position = min((np.arange(n), along_cols), key=lambda order: _bandwidth(order[index], is_unknown))
+    stencil_position = position[index]
+    bandwidth = _bandwidth(stencil_position, is_unknown)
+    # each pair of unknowns in a stencil (each unknown with itself included) adds their weights' product
+    first, second = np.triu_indices(len(_STENCIL_WEIGHTS))
+    pair = is_unknown[:, first] & is_unknown[:, second]
+    i, j = stencil_position[:, first][pair], stencil_position[:, second][pair]
+    low, high = np.minimum(i, j), np.maximum(i, j)
+    products = np.broadcast_to(_STENCIL_WEIGHTS[first] * _STENCIL_WEIGHTS[second], pair.shape)[pair]
     diagonal = np.full(n, screening)
-    rhs = a.T @ b
+    rhs = np.bincount(stencil_position[is_unknown], (weights * b[:, None])[is_unknown], minlength=n)
     if soft is not None and soft_weight > 0:
-        soft_values = soft[unknown]
+        soft_values = soft[ys, xs]
         has_soft = np.isfinite(soft_values)
-        diagonal[has_soft] += soft_weight
-        rhs[has_soft] += soft_weight * soft_values[has_soft]
-    normal = (a.T @ a + sparse.diags(diagonal)).tocsc()
-    # the system is symmetric positive definite: a symmetric ordering factorises it fastest
-    factor = sparse_linalg.splu(normal, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
-    correction[unknown] = factor.solve(rhs)
+        diagonal[position[has_soft]] += soft_weight
+        rhs[position[has_soft]] += soft_weight * soft_values[has_soft]
+    correction[ys, xs] = _solve_normal(n, low, high, products, diagonal, rhs, bandwidth)[position]
     return correction

@@ -181,7 +181,9 @@ class ShapePrior:
             weights = weights * (LOCALITY_FLOOR + np.exp(-near / self.locality))
         design = comps[:, evidence].T  # float32, as stored: ample for a fit to depths
         fit = gappy_fit(design, values - self.template[evidence], weights, self.variances[:k], self.noise)
-        shape_term = np.tensordot(fit.coefficients, comps, axes=1)
+        # in the components' float32: upcasting the (k, H, W) stack would cost more than the product
+        shape_term = fit.coefficients.astype(np.float32) @ comps.reshape(k, depth.size)
+        shape_term = shape_term.reshape(depth.shape).astype(np.float64)
         # far from any evidence the fitted shape is extrapolation, worse than the mean face
         # (on leave-one-out runs of the sample data): fade it out with the distance
         distance = ndimage.distance_transform_edt(~(np.isfinite(depth) | np.isfinite(mirrored)))
