@@ -134,16 +134,18 @@ def register(
 
 
 def _bilinear(stack: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear samples (C, N) of a (C, H, W) stack at points, and which points lie inside the grid."""
-    height, width = stack.shape[1:]
+    """Bilinear samples (C, N) of an (H, W, C) stack at points, and which points lie inside the grid."""
+    height, width = stack.shape[:2]
+    pixels = stack.reshape(height * width, -1)  # channels last: one gather per corner fetches them all
     inside = (rows >= 0) & (rows <= height - 1) & (cols >= 0) & (cols <= width - 1)
     rows, cols = np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)
     r0 = np.minimum(rows.astype(np.intp), height - 2)
     c0 = np.minimum(cols.astype(np.intp), width - 2)
-    fr, fc = rows - r0, cols - c0
-    top = stack[:, r0, c0] * (1 - fc) + stack[:, r0, c0 + 1] * fc
-    bottom = stack[:, r0 + 1, c0] * (1 - fc) + stack[:, r0 + 1, c0 + 1] * fc
-    return top * (1 - fr) + bottom * fr, inside
+    fr, fc = (rows - r0)[:, None], (cols - c0)[:, None]
+    corner = r0 * width + c0
+    top = pixels[corner] * (1 - fc) + pixels[corner + 1] * fc
+    bottom = pixels[corner + width] * (1 - fc) + pixels[corner + width + 1] * fc
+    return (top * (1 - fr) + bottom * fr).T, inside
 
 
 def _samples(values, rows, cols, stack, transform):
@@ -208,7 +210,7 @@ _STACKS: dict = {}
 
 
 def _stack(template: np.ndarray, support: np.ndarray, sigma: float) -> np.ndarray:
-    """(4, H, W): the model's outline, the template blurred at ``sigma`` and its row and column gradients.
+    """(H, W, 4): the model's outline, the template blurred at ``sigma`` and its row and column gradients.
 
     Cached: one model's template serves every face it fills.
     """
@@ -219,7 +221,8 @@ def _stack(template: np.ndarray, support: np.ndarray, sigma: float) -> np.ndarra
             _STACKS.clear()
         smooth = ndimage.gaussian_filter(template, sigma) if sigma > 0 else template
         stack = np.stack(
-            [support.astype(np.float64), smooth, ndimage.sobel(smooth, axis=0) / 8.0, ndimage.sobel(smooth, axis=1) / 8.0]
+            [support.astype(np.float64), smooth, ndimage.sobel(smooth, axis=0) / 8.0, ndimage.sobel(smooth, axis=1) / 8.0],
+            axis=-1,
         )
         cached = (template, support, stack)
         _STACKS[key] = cached

@@ -7,6 +7,7 @@ reach the image border each method applies its own rule (see ``methods``).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -59,15 +60,22 @@ _SINES = np.sin(_ANGLE_VALUES)
 _COSINES = np.cos(_ANGLE_VALUES)
 
 
-def _polar(mask: np.ndarray, centre: tuple[float, float], max_radius: float) -> np.ndarray:
-    """``mask`` sampled on a polar grid (ANGLES x radii) around ``centre`` (nearest pixel; False outside)."""
+@lru_cache(maxsize=8)  # faces filled by one model mostly share their centre
+def _polar_grid(shape: tuple[int, int], centre: tuple[float, float], max_radius: float) -> np.ndarray:
+    """Flat pixel indices (ANGLES x radii) of a polar grid around ``centre`` (nearest pixel);
+    points outside the image index one past its last pixel."""
     radii = np.arange(0.0, max_radius, RADIAL_STEP)
     rows = np.rint(centre[0] + _SINES[:, None] * radii[None, :]).astype(np.intp)
     cols = np.rint(centre[1] + _COSINES[:, None] * radii[None, :]).astype(np.intp)
-    inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
-    sampled = np.zeros(rows.shape, dtype=bool)
-    sampled[inside] = mask[rows[inside], cols[inside]]
-    return sampled
+    inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+    grid = np.where(inside, rows * shape[1] + cols, shape[0] * shape[1])
+    grid.flags.writeable = False  # shared through the cache
+    return grid
+
+
+def _polar(mask: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """``mask`` sampled on a polar grid from ``_polar_grid`` (False outside the image)."""
+    return np.append(mask.ravel(), False)[grid]
 
 
 def _outer_radius(polar: np.ndarray) -> np.ndarray:
@@ -177,8 +185,9 @@ def face_pixels(
     height, width = observed.shape
     corners = np.array([[0, 0], [0, width - 1], [height - 1, 0], [height - 1, width - 1]], dtype=float)
     max_radius = float(np.hypot(*(corners - np.asarray(centre)).T).max()) + 1.0
-    last_observed = _outer_radius(_polar(observed, centre, max_radius))
-    model_radius = _outer_radius(_polar(model_face, centre, max_radius))
+    grid = _polar_grid(observed.shape, (float(centre[0]), float(centre[1])), max_radius)
+    last_observed = _outer_radius(_polar(observed, grid))
+    model_radius = _outer_radius(_polar(model_face, grid))
     # This face's outline is the model's stretched: the ratio of their radii is fitted as
     # a + b cos(2 angle) (a scale and an aspect change) on the rays where the outline is seen.
     # Cuts only shorten rays, so the longer rays (relative to the model) start the fit.
