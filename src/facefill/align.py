@@ -126,11 +126,13 @@ def register(
     # Keep the identity unless moving the model explains the face clearly better: a centred face
     # gains nothing from a transform fitted to its idiosyncrasies.
     moved = Similarity(*params, centre_row, centre_col)
+    if moved.is_identity(radius=max(height, width) / 2):  # nothing to choose between
+        return identity
     if _misfit(values, rows, cols, template, support, moved) > (1 - MIN_GAIN) * _misfit(
         values, rows, cols, template, support, identity
     ):
         return identity
-    return Similarity(*params, centre_row, centre_col)
+    return moved
 
 
 def _bilinear(stack: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -159,6 +159,12 @@ class ShapePrior:
         """Model pixels where at least half the training faces are face: the model's outline."""
         return self.frequency >= 0.5
 
+    @cached_property
+    def _fitted_components_by_pixel(self) -> np.ndarray:
+        """(H * W, n_components) float32: the components the fit uses, one row per pixel, so that
+        gathering the evidence pixels reads contiguous rows."""
+        return np.ascontiguousarray(self.components[: self.n_components].reshape(self.n_components, self.domain.size).T)
+
     def fit_face(self, depth: np.ndarray) -> tuple[np.ndarray, GappyFit]:
         """Fit the prior to a face in the model frame; return its prediction and the fit.
 
@@ -179,7 +185,7 @@ class ShapePrior:
         if hole.any():
             near = ndimage.distance_transform_edt(~hole)[evidence]
             weights = weights * (LOCALITY_FLOOR + np.exp(-near / self.locality))
-        design = comps[:, evidence].T  # float32, as stored: ample for a fit to depths
+        design = self._fitted_components_by_pixel[np.flatnonzero(evidence)]  # float32: ample for depths
         fit = gappy_fit(design, values - self.template[evidence], weights, self.variances[:k], self.noise)
         # in the components' float32: upcasting the (k, H, W) stack would cost more than the product
         shape_term = fit.coefficients.astype(np.float32) @ comps.reshape(k, depth.size)
