@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -117,6 +119,34 @@ def test_a_face_shifted_by_3_pixels_fills_as_well_as_a_centred_one(synthetic_mod
     mae_shifted = _hole_mae(synthetic_model, shifted, slice(60, 75), slice(33, 53))
     assert mae_shifted < 1.5 * mae_centred + 0.2
     assert mae_shifted < 1.5
+
+
+def test_auto_keeps_linear_algebra_to_one_thread_while_it_fills(synthetic_model, monkeypatch):
+    # more threads made one face's small systems 3x slower; the limit is lifted afterwards
+    from threadpoolctl import threadpool_info
+
+    import facefill.methods as methods
+
+    seen = []
+    solve = methods.smooth_correction
+
+    def watched(*args, **kwargs):
+        seen.append({library["filepath"]: library["num_threads"] for library in threadpool_info()})
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(methods, "smooth_correction", watched)
+    face = make_faces(1, seed=8)[0]
+    face[40:60, 40:70] = 255
+    before = {library["filepath"]: library["num_threads"] for library in threadpool_info()}
+    synthetic_model.reconstruct(face, "auto")
+    # NumPy's and SciPy's own BLAS (their wheels keep them in numpy.libs and scipy.libs); other
+    # packages' (OpenCV's) are not used to fill
+    import scipy
+
+    ours = [path for path in seen[0] if path.startswith((os.path.dirname(np.__file__), os.path.dirname(scipy.__file__)))]
+    assert len(ours) >= 2 and all(seen[0][path] == 1 for path in ours)
+    after = {library["filepath"]: library["num_threads"] for library in threadpool_info()}
+    assert all(after[path] == before.get(path, after[path]) for path in after)
 
 
 def test_a_hole_on_the_midline_is_filled_smoothly(synthetic_model):

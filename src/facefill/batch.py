@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .errors import FacefillError, InvalidParameterError, OutputPathError, ShapeMismatchError
 from .io import FORMAT_DTYPES, format_size, image_parts, missing_mask, read_depth, remove_stale_temporaries, write_depth
@@ -250,9 +249,8 @@ def reconstruct_files(
 
         run_on_cluster(scheduler, model, jobs, method, overwrite, record)
     elif workers == 1 or len(jobs) <= 1:
-        with one_blas_thread():
-            for index, job in enumerate(jobs):
-                record(index, reconstruct_file(model, job.source, job.target, method, overwrite, job.confidence_target))
+        for index, job in enumerate(jobs):
+            record(index, reconstruct_file(model, job.source, job.target, method, overwrite, job.confidence_target))
     else:
         if _run_in_processes(workers, model, jobs, method, overwrite, record):
             remove_stale_temporaries(outputs)  # left by workers stopped when one of them died
@@ -281,16 +279,9 @@ def chunks(count: int, size: int = CHUNK_FILES) -> list[range]:
     return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def one_blas_thread():
-    """Keep linear algebra to one thread: one face's matrices are too small to gain from more,
-    and the threads of several workers would fight for the cores (4x slower on 2 cores)."""
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def reconstruct_chunk(model: FaceModel, jobs: list[Job], method: str, overwrite: bool) -> list[Outcome]:
     """Reconstruct a few files in a worker; the unit of work sent to processes and clusters."""
-    with one_blas_thread():
-        return _reconstruct_jobs(model, jobs, method, overwrite)
+    return _reconstruct_jobs(model, jobs, method, overwrite)
 
 
 def _reconstruct_jobs(model: FaceModel, jobs: list[Job], method: str, overwrite: bool) -> list[Outcome]:
@@ -307,7 +298,6 @@ def _start_worker(model: FaceModel) -> None:
     # Ctrl-C reaches every process of the terminal's group: the parent alone decides what
     # happens; a worker finishes its file (outputs are atomic) and is then stopped
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    one_blas_thread()  # for the worker's whole life
 
 
 def _chunk_in_worker(jobs: list[Job], method: str, overwrite: bool) -> list[Outcome]:

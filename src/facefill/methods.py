@@ -115,8 +115,29 @@ MIRROR_BLEND_WEIGHT = 0.05
 CONFIDENCE_REACH = 6.0
 
 
+_blas_libraries = None  # threadpoolctl's handle on the loaded BLAS libraries, made at the first auto fill
+
+
+def one_blas_thread():
+    """A context that keeps linear algebra to one thread: one face's matrices are too small to
+    gain from more (two threads on two cores made ``auto`` 3x slower), and the threads of
+    several workers would fight for the cores."""
+    global _blas_libraries
+    if _blas_libraries is None:
+        import scipy.linalg  # noqa: F401  SciPy's own BLAS, loaded now so that the limit reaches it
+        from threadpoolctl import ThreadpoolController
+
+        _blas_libraries = ThreadpoolController()
+    return _blas_libraries.limit(limits=1, user_api="blas")
+
+
 def fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
     """facefill's face model (see the module docstring and README's "How auto fills")."""
+    with one_blas_thread():
+        return _fill_auto(model, depth)
+
+
+def _fill_auto(model: "FaceModel", depth: np.ndarray) -> Fill:
     prior = model.prior_
     observed = np.isfinite(depth)
     transform = register(depth, prior.template, prior.support)
