@@ -1,0 +1,94 @@
+"""How far ``auto``'s face model can go on the sample data: its MAE against oracle bounds, in one run.
+
+    python benchmarks/quality_bounds.py
+
+The protocol's leave-one-out cases (``../shared/PROTOCOL.md``, 3 masks per
+family per held-out face, seed 0) on ``../shared/dataset/train``. Per family:
+
+- ``seed``: the original rule; the issue's goal for ``auto`` is 0.6x its overall MAE;
+- ``auto``: facefill's default, as ``facefill evaluate`` scores it;
+- ``prior, every pixel``: the shape prior (the held-out face's model) fitted
+  to *every* pixel of the complete truth, hidden ones included, scored on the
+  hidden pixels: how well the model can express this face at all;
+- ``auto, oracle fit``: ``auto`` with its prior fit replaced by that fit to the
+  complete truth (registration, outline and blend unchanged): the best any
+  inference of the prior's coefficients from the visible pixels could give.
+
+A bound, not a method: the oracle rows read the hidden pixels.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from facefill.evaluate import score
+from facefill.io import find_images, read_depth, to_float
+from facefill.masks import FAMILIES, make_mask, mask_rng
+from facefill.model import FaceModel
+from facefill.prior import ShapePrior, gappy_fit
+
+DATASET = Path(__file__).resolve().parents[1].parent / "shared" / "dataset"
+ROWS = ("seed", "auto", "prior, every pixel", "auto, oracle fit")
+
+
+def fit_to_every_pixel(prior: ShapePrior, truth: np.ndarray):
+    """The prior's prediction from every face pixel of the complete ``truth`` (model frame, NaN background)."""
+    evidence = np.isfinite(truth) & prior.domain
+    k = prior.n_components
+    components = prior.components[:k]
+    fit = gappy_fit(
+        components[:, evidence].T.astype(np.float64),
+        truth[evidence] - prior.template[evidence],
+        np.ones(int(evidence.sum())),
+        prior.variances[:k],
+        prior.noise,
+    )
+    return prior.template + fit.offset + np.tensordot(fit.coefficients, components, axes=1), fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", nargs="?", default=DATASET / "train", type=Path)
+    args = parser.parse_args()
+    faces = np.array([read_depth(path) for path in find_images(args.data)])
+    missing = 255 if faces.dtype == np.uint8 else 0
+    errors = {row: {family: [] for family in FAMILIES} for row in ROWS}
+    fit_face = ShapePrior.fit_face
+    for held_out, truth in enumerate(faces):
+        model = FaceModel().fit(np.delete(faces, held_out, axis=0))
+        complete = to_float(truth, missing)
+        every_pixel, oracle_fit = fit_to_every_pixel(model.prior_, complete)
+        face = truth != missing
+        for family in FAMILIES:
+            for mask_index in range(3):
+                hidden = make_mask(family, face, mask_rng(0, held_out, family, mask_index))
+                given = truth.copy()
+                given[hidden] = missing
+                for row in ("seed", "auto"):
+                    output = model.reconstruct(given, row)
+                    errors[row][family].append(score(truth, given, output, hidden, missing)["mae"])
+                scored = hidden & face  # a blob may hide background only: no face pixel to score
+                error = np.abs(every_pixel - complete)[scored].mean() if scored.any() else np.nan
+                errors["prior, every pixel"][family].append(float(error))
+                # the sample faces are centred: auto registers almost all of them with the identity,
+                # so the oracle prediction (image frame) stands in for the model-frame one
+                ShapePrior.fit_face = lambda self, depth: (every_pixel, oracle_fit)
+                try:
+                    output = model.reconstruct(given, "auto")
+                finally:
+                    ShapePrior.fit_face = fit_face
+                errors["auto, oracle fit"][family].append(score(truth, given, output, hidden, missing)["mae"])
+    print(f"MAE on {args.data} ({len(faces)} faces, leave-one-out, 3 masks per family per face)")
+    print(f"  {'':<20s}" + "".join(f"{family:>8s}" for family in (*FAMILIES, "overall")))
+    overall = {row: float(np.nanmean(np.concatenate(list(errors[row].values())))) for row in ROWS}  # over cases
+    for row in ROWS:
+        means = [float(np.nanmean(errors[row][family])) for family in FAMILIES]
+        print(f"  {row:<20s}" + "".join(f"{m:8.2f}" for m in means) + f"{overall[row]:8.2f}")
+    print(f"  goal for auto: 0.6 x seed = {0.6 * overall['seed']:.2f} overall")
+
+
+if __name__ == "__main__":
+    main()
