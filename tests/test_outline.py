@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from facefill.outline import enclosed_holes
 
@@ -74,3 +75,38 @@ def test_narrower_face_than_the_model_keeps_its_own_visible_outline():
     observed[:20, 38:52] = False
     filled = _rule(observed, _ellipse(rx=34))
     assert not (filled & ~face)[40:].any()
+
+
+def _blob_reaching_the_outline_between_rim_pixels():
+    """A disc hidden near the top of the face, open to the background, with a broken rim of observed
+    pixels beyond it: some rays through the disc still end on observed face further out."""
+    face = _ellipse()
+    rows, cols = np.mgrid[0:100, 0:90].astype(float)
+    disc = (rows - 20) ** 2 + (cols - 44.5) ** 2 <= 9.0**2
+    observed = face & ~disc
+    observed[5:14, 36:53] = False  # the disc opens to the background ...
+    observed[5:14, 40:42] = face[5:14, 40:42]  # ... between two thin strands of the rim
+    observed[5:14, 47:49] = face[5:14, 47:49]
+    return face, disc, observed
+
+
+def test_a_hole_open_between_thin_rim_strands_is_filled_without_streaks():
+    face, disc, observed = _blob_reaching_the_outline_between_rim_pixels()
+    filled = _rule(observed, face)
+    assert filled[disc & face & ~observed].all()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_what_the_filled_face_encloses_is_face(seed):
+    # holes of random sizes anywhere, and a ragged rim: the rays alone left pinholes in 5 of these
+    rng = np.random.default_rng(seed)
+    face = _ellipse()
+    rows, cols = np.mgrid[0:100, 0:90].astype(float)
+    observed = face.copy()
+    for _ in range(rng.integers(1, 4)):
+        (cy, cx), (ry, rx) = rng.uniform((10, 12), (90, 78)), rng.uniform(4, 12, 2)
+        observed &= ((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 > 1
+    rim = face & (((rows - 50) / 38) ** 2 + ((cols - 44.5) / 30) ** 2 > 1)
+    observed &= ~(rim & (rng.random(face.shape) < 0.3))
+    filled = _rule(observed, face)
+    assert not enclosed_holes(~(observed | filled)).any()  # no pinhole of background left inside

@@ -47,8 +47,10 @@ RADIAL_STEP = 0.5
 HIDDEN_RAY_SPREAD = 2
 #: Rays within this many of a cut are not used to learn how this face's outline departs from the model's.
 OFFSET_GUARD = 10
-#: A run of fewer hidden rays is a notch of a ragged outline, not a cut.
+#: A run of fewer hidden rays is a notch of a ragged outline, not a cut ...
 MIN_CUT_RAYS = 6
+#: ... where it is at most this many margins deep.
+NOTCH_DEPTH = 4.0
 #: A ray ending at a depth this rim-like (0 = the face's median depth, 1 = its rim's) ends on the outline ...
 RIM_THRESHOLD = 0.6
 #: ... if it ends within this many margins of the predicted outline.
@@ -219,7 +221,7 @@ def face_pixels(
         rimness = _rimness(depth, observed, last_observed, visible, centre)
         visible |= (rimness > RIM_THRESHOLD) & (last_observed >= predicted - RIM_REACH * margin)
     # a dent of a few rays is a notch of a ragged outline, not a cut
-    visible |= _short_runs(~visible, MIN_CUT_RAYS)
+    visible |= _short_runs(~visible, MIN_CUT_RAYS) & (last_observed >= predicted - NOTCH_DEPTH * margin)
     # a cut rarely ends exactly where a ray grazes it: rays next to hidden ones are hidden too
     spread = ndimage.maximum_filter1d((~visible).astype(np.uint8), 2 * HIDDEN_RAY_SPREAD + 1, mode="wrap")
     visible = spread == 0
@@ -232,4 +234,7 @@ def face_pixels(
     radius = np.hypot(rows - centre[0], cols - centre[1])
     face = np.zeros_like(observed)
     face[rows, cols] = radius < limit[index] - 0.5
-    return enclosed | face
+    face |= enclosed
+    # what the rays left out but the filled face encloses (a streak between rays, a notch
+    # sealed off by the fill) is a hole in the face, not background
+    return face | enclosed_holes(missing & ~face)
