@@ -82,7 +82,7 @@ def _blob_reaching_the_outline_between_rim_pixels():
     pixels beyond it: some rays through the disc still end on observed face further out."""
     face = _ellipse()
     rows, cols = np.mgrid[0:100, 0:90].astype(float)
-    disc = (rows - 20) ** 2 + (cols - 44.5) ** 2 <= 9.0**2
+    disc = (rows - 24) ** 2 + (cols - 44.5) ** 2 <= 11.0**2
     observed = face & ~disc
     observed[5:14, 36:53] = False  # the disc opens to the background ...
     observed[5:14, 40:42] = face[5:14, 40:42]  # ... between two thin strands of the rim

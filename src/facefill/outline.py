@@ -50,7 +50,7 @@ OFFSET_GUARD = 10
 #: A run of fewer hidden rays is a notch of a ragged outline, not a cut ...
 MIN_CUT_RAYS = 6
 #: ... where it is at most this many margins deep.
-NOTCH_DEPTH = 4.0
+NOTCH_DEPTH = 6.0
 #: A ray ending at a depth this rim-like (0 = the face's median depth, 1 = its rim's) ends on the outline ...
 RIM_THRESHOLD = 0.6
 #: ... if it ends within this many margins of the predicted outline.
