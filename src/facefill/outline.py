@@ -170,14 +170,17 @@ def face_pixels(
 
     - a missing pixel with observed face further out is face (a hole in the face);
     - beyond the last observed face pixel, the outline is *visible* when that
-      pixel is near the predicted outline: nothing beyond it is filled, so the
-      visible outline is kept exactly, never grown;
+      pixel is near the predicted outline, has the depth of the face's rim, or
+      ends a dent that is both narrow and shallow (a notch of a ragged
+      outline): nothing beyond it is filled, so the visible outline is kept
+      exactly, never grown;
     - otherwise the outline is hidden, and missing pixels are face up to the
       predicted outline: the mirrored observed outline where the mirror ray is
       visible, else the registered model's outline, shifted by how much this
       face's visible outline differs from the model's on either side of the gap.
 
-    A hole enclosed by observed pixels is always face.
+    A hole enclosed by observed pixels is always face, and so is whatever the
+    filled face encloses.
     """
     missing = ~observed
     enclosed = enclosed_holes(missing)
@@ -220,7 +223,7 @@ def face_pixels(
     if depth is not None and visible.any():
         rimness = _rimness(depth, observed, last_observed, visible, centre)
         visible |= (rimness > RIM_THRESHOLD) & (last_observed >= predicted - RIM_REACH * margin)
-    # a dent of a few rays is a notch of a ragged outline, not a cut
+    # a shallow dent of a few rays is a notch of a ragged outline, not a cut
     visible |= _short_runs(~visible, MIN_CUT_RAYS) & (last_observed >= predicted - NOTCH_DEPTH * margin)
     # a cut rarely ends exactly where a ray grazes it: rays next to hidden ones are hidden too
     spread = ndimage.maximum_filter1d((~visible).astype(np.uint8), 2 * HIDDEN_RAY_SPREAD + 1, mode="wrap")
