@@ -87,3 +87,14 @@ def test_the_sparse_solver_for_large_holes_gives_the_banded_solvers_correction(m
     sparse = smooth_correction(residual, unknown, soft=soft, soft_weight=0.05)
     np.testing.assert_allclose(sparse, banded, atol=1e-9)
     assert np.abs(banded[unknown]).max() > 0.1
+
+
+def test_unknown_pixels_without_a_whole_stencil_get_a_finite_correction():
+    # a lone pixel in the image's corner: no Laplacian row fits around it
+    residual = np.zeros((6, 6))
+    unknown = np.zeros((6, 6), bool)
+    unknown[0, 0] = True
+    residual[unknown] = np.nan
+    assert smooth_correction(residual, unknown)[0, 0] == 0.0
+    soft = np.where(unknown, 2.0, np.nan)
+    assert 0.0 < smooth_correction(residual, unknown, soft=soft, soft_weight=0.5)[0, 0] <= 2.0

@@ -95,6 +95,11 @@ def _bandwidth(stencil_position: np.ndarray, is_unknown: np.ndarray) -> int:
     return int((high[rows] - low[rows]).max(initial=0))
 
 
+def _sums(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
+    """Float sums of ``values`` by ``index`` into ``length`` bins (none given: zeros, still float)."""
+    return np.bincount(index, values, minlength=length).astype(np.float64, copy=False)
+
+
 #: The banded solver's work grows as n * bandwidth**2, a sparse LU's as about n**1.5: past this
 #: bandwidth**2 / sqrt(n) (large holes in large images) the sparse LU is faster.
 BANDED_LIMIT = 400
@@ -107,8 +112,7 @@ def _solve_normal(n, low, high, products, diagonal, rhs, bandwidth) -> np.ndarra
         from scipy.linalg import solveh_banded  # here, not at the top: see harmonic_fill
 
         # entry (i, j), i >= j, sits at [i - j, j] of LAPACK's lower band storage
-        band = np.bincount((high - low) * n + low, products, minlength=(bandwidth + 1) * n)
-        band = band.reshape(bandwidth + 1, n)
+        band = _sums((high - low) * n + low, products, (bandwidth + 1) * n).reshape(bandwidth + 1, n)
         band[0] += diagonal
         return solveh_banded(band, rhs, lower=True, check_finite=False)
     from scipy import sparse
@@ -182,9 +186,7 @@ def smooth_correction(
     is_unknown = index >= 0
     weights = np.broadcast_to(_STENCIL_WEIGHTS, index.shape)
     known = ~is_unknown
-    b = -np.bincount(
-        np.nonzero(known)[0], weights[known] * residual[stencil_rows[known], stencil_cols[known]], minlength=m
-    )
+    b = -_sums(np.nonzero(known)[0], weights[known] * residual[stencil_rows[known], stencil_cols[known]], m)
     # The normal matrix is banded: number the unknowns along rows or along columns, whichever keeps
     # the band narrower, and solve it by banded Cholesky (2-3x faster than a sparse LU at these sizes).
     ys, xs = np.nonzero(unknown)  # row-major: unknown_index order
@@ -201,7 +203,7 @@ def smooth_correction(
     low, high = np.minimum(i, j), np.maximum(i, j)
     products = np.broadcast_to(_STENCIL_WEIGHTS[first] * _STENCIL_WEIGHTS[second], pair.shape)[pair]
     diagonal = np.full(n, screening)
-    rhs = np.bincount(stencil_position[is_unknown], (weights * b[:, None])[is_unknown], minlength=n)
+    rhs = _sums(stencil_position[is_unknown], (weights * b[:, None])[is_unknown], n)
     if soft is not None and soft_weight > 0:
         soft_values = soft[ys, xs]
         has_soft = np.isfinite(soft_values)
