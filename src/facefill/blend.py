@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-_OFFSETS = ((-1, 0), (1, 0), (0, -1), (0, 1))
-#: The 5-point Laplacian: row and column offsets and weights.
+#: The 5-point Laplacian: row and column offsets (the pixel, then its 4-neighbours) and weights.
 _STENCIL_ROWS = np.array([0, -1, 1, 0, 0])
 _STENCIL_COLS = np.array([0, 0, 0, -1, 1])
 _STENCIL_WEIGHTS = np.array([-4.0, 1.0, 1.0, 1.0, 1.0])
+_OFFSETS = tuple(zip(_STENCIL_ROWS[1:].tolist(), _STENCIL_COLS[1:].tolist()))  # the 4-neighbours
 
 
 def harmonic_fill(values: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -193,9 +193,10 @@ def smooth_correction(
     along_cols = np.empty(n, dtype=np.int64)
     along_cols[np.lexsort((ys, xs))] = np.arange(n)
     index = np.where(is_unknown, index, 0)
-    position = min((np.arange(n), along_cols), key=lambda order: _bandwidth(order[index], is_unknown))
+    orders = (np.arange(n), along_cols)
+    bandwidths = [_bandwidth(order[index], is_unknown) for order in orders]
+    position, bandwidth = orders[int(np.argmin(bandwidths))], min(bandwidths)
     stencil_position = position[index]
-    bandwidth = _bandwidth(stencil_position, is_unknown)
     # each pair of unknowns in a stencil (each unknown with itself included) adds their weights' product
     first, second = np.triu_indices(len(_STENCIL_WEIGHTS))
     pair = is_unknown[:, first] & is_unknown[:, second]
