@@ -22,7 +22,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from facefill.io import find_images, read_depth  # noqa: E402
+from facefill.discovery import find_images  # noqa: E402
+from facefill.formats import read_depth  # noqa: E402
 from facefill.masks import FAMILIES, make_mask, mask_rng  # noqa: E402
 from facefill.model import FaceModel  # noqa: E402
 from facefill.synth import make_faces  # noqa: E402

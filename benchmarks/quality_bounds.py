@@ -20,33 +20,50 @@ A bound, not a method: the oracle rows read the hidden pixels.
 from __future__ import annotations
 
 import argparse
+import copy
 from pathlib import Path
 
 import numpy as np
 
+from facefill.depth import to_float
+from facefill.discovery import find_images
 from facefill.evaluate import score
-from facefill.io import find_images, read_depth, to_float
+from facefill.formats import read_depth
 from facefill.masks import FAMILIES, make_mask, mask_rng
 from facefill.model import FaceModel
-from facefill.prior import ShapePrior, gappy_fit
+from facefill.prior import PCAFit, PCAPrior
+from facefill.prior.gappy import gappy_fit
 
 DATASET = Path(__file__).resolve().parents[1].parent / "shared" / "dataset"
 ROWS = ("seed", "auto", "prior, every pixel", "auto, oracle fit")
 
 
-def fit_to_every_pixel(prior: ShapePrior, truth: np.ndarray):
-    """The prior's prediction from every face pixel of the complete ``truth`` (model frame, NaN background)."""
+def fit_to_every_pixel(prior: PCAPrior, truth: np.ndarray) -> PCAFit:
+    """The prior's fit to every face pixel of the complete ``truth`` (model frame, NaN background)."""
     evidence = np.isfinite(truth) & prior.domain
     k = prior.n_components
     components = prior.components[:k]
     fit = gappy_fit(
         components[:, evidence].T.astype(np.float64),
-        truth[evidence] - prior.template[evidence],
+        truth[evidence] - prior.mean[evidence],
         np.ones(int(evidence.sum())),
         prior.variances[:k],
         prior.noise,
     )
-    return prior.template + fit.offset + np.tensordot(fit.coefficients, components, axes=1), fit
+    return PCAFit(prior.mean + fit.offset + np.tensordot(fit.coefficients, components, axes=1), fit, prior)
+
+
+class OraclePrior:
+    """A prior that answers every fit with the fit to the complete truth: plugged into auto in place
+    of the model's own (the sample faces are centred: auto registers almost all of them with the
+    identity, so the oracle prediction, in the image, stands in for the model-frame one)."""
+
+    def __init__(self, prior: PCAPrior, oracle_fit: PCAFit):
+        self.depth_scale, self.mirror_weight = prior.depth_scale, prior.mirror_weight
+        self.oracle_fit = oracle_fit
+
+    def fit(self, depth: np.ndarray) -> PCAFit:
+        return self.oracle_fit
 
 
 def main() -> None:
@@ -56,11 +73,12 @@ def main() -> None:
     faces = np.array([read_depth(path) for path in find_images(args.data)])
     missing = 255 if faces.dtype == np.uint8 else 0
     errors = {row: {family: [] for family in FAMILIES} for row in ROWS}
-    fit_face = ShapePrior.fit_face
     for held_out, truth in enumerate(faces):
         model = FaceModel().fit(np.delete(faces, held_out, axis=0))
         complete = to_float(truth, missing)
-        every_pixel, oracle_fit = fit_to_every_pixel(model.prior_, complete)
+        oracle_fit = fit_to_every_pixel(model.prior_, complete)
+        oracle = copy.copy(model)
+        oracle.prior_ = OraclePrior(model.prior_, oracle_fit)
         face = truth != missing
         for family in FAMILIES:
             for mask_index in range(3):
@@ -71,15 +89,9 @@ def main() -> None:
                     output = model.reconstruct(given, row)
                     errors[row][family].append(score(truth, given, output, hidden, missing)["mae"])
                 scored = hidden & face  # a blob may hide background only: no face pixel to score
-                error = np.abs(every_pixel - complete)[scored].mean() if scored.any() else np.nan
+                error = np.abs(oracle_fit.prediction - complete)[scored].mean() if scored.any() else np.nan
                 errors["prior, every pixel"][family].append(float(error))
-                # the sample faces are centred: auto registers almost all of them with the identity,
-                # so the oracle prediction (image frame) stands in for the model-frame one
-                ShapePrior.fit_face = lambda self, depth: (every_pixel, oracle_fit)
-                try:
-                    output = model.reconstruct(given, "auto")
-                finally:
-                    ShapePrior.fit_face = fit_face
+                output = oracle.reconstruct(given, "auto")
                 errors["auto, oracle fit"][family].append(score(truth, given, output, hidden, missing)["mae"])
     print(f"MAE on {args.data} ({len(faces)} faces, leave-one-out, 3 masks per family per face)")
     print(f"  {'':<20s}" + "".join(f"{family:>8s}" for family in (*FAMILIES, "overall")))

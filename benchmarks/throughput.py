@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facefill.io import find_images, read_depth, write_depth
+from facefill.discovery import find_images
+from facefill.formats import read_depth, write_depth
 from facefill.model import FaceModel
 from facefill.synth import make_faces
 

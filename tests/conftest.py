@@ -1,4 +1,10 @@
-"""Shared fixtures: small seeded synthetic faces, and the sample data in ../shared/dataset."""
+"""Shared fixtures: small seeded synthetic faces, models fitted once per session, and the
+sample data in ../shared/dataset.
+
+The shared models fix the prior's settings (what cross-validation chose for
+them) so that they fit in a tenth of the time; ``sample_model`` and
+``tests/test_tuning.py`` keep the cross-validation.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facefill.formats import read_depth
+from facefill.model import FaceModel
 from facefill.synth import make_faces
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +40,24 @@ def faces8() -> np.ndarray:
 def faces16() -> np.ndarray:
     """12 synthetic 16-bit millimetre faces of another size (160x200, missing 0)."""
     return make_faces(12, shape=(200, 160), dtype="uint16", seed=2)
+
+
+@pytest.fixture(scope="session")
+def model8(faces8) -> FaceModel:
+    """A model of 10 of the 8-bit faces (faces8[2:]); faces8[0] and faces8[1] are new to it."""
+    return FaceModel(n_components=8, noise=4.0, mirror_weight=0.5).fit(faces8[2:])
+
+
+@pytest.fixture(scope="session")
+def synthetic_model() -> FaceModel:
+    """A model of 30 synthetic 8-bit faces, with the settings cross-validation chooses for them."""
+    return FaceModel(n_components=48, noise=0.4, mirror_weight=0.0).fit(make_faces(30, seed=21))
+
+
+@pytest.fixture(scope="session")
+def sample_model(dataset) -> FaceModel:
+    """A model of the 20 sample training faces, its settings cross-validated."""
+    return FaceModel().fit([read_depth(p) for p in sorted((dataset / "train").glob("*/*.png"))])
 
 
 def with_hole(face: np.ndarray, rows: slice, cols: slice, missing_value) -> np.ndarray:

@@ -1,44 +1,51 @@
 import numpy as np
 import pytest
 
-from facefill.align import Similarity, register, warp_to_image, warp_to_model
-from facefill.io import to_float
-from facefill.methods import face_axis
+from facefill.align import Similarity, warp_to_image, warp_to_model
+from facefill.depth import to_float
 from facefill.model import FaceModel
 from facefill.synth import make_faces
 
 
 @pytest.fixture(scope="module")
-def prior():
-    return FaceModel().fit(make_faces(30, seed=11)).prior_
+def frame():
+    # registration depends on the frame's template only, not on the prior's settings
+    return FaceModel(n_components=0, noise=1.0, mirror_weight=0.0).fit(make_faces(30, seed=11)).frame_
 
 
 @pytest.mark.parametrize("shift", [0.0, 1.3, -2.6, 3.0])
-def test_off_centre_symmetry_axis_is_recovered_within_half_a_pixel(prior, shift):
+def test_off_centre_symmetry_axis_is_recovered_within_half_a_pixel(frame, shift):
     face = make_faces(1, seed=5, shift=(0.0, shift), jitter=False)[0]
-    transform = register(to_float(face, 255), prior.template, prior.support)
-    (_, axis_col), angle = face_axis(transform, prior.support)
+    transform = frame.registration.register(to_float(face, 255))
+    (_, axis_col), angle = frame.axis_in_image(transform)
     assert abs(axis_col - (57.5 + shift)) < 0.5
     assert abs(np.degrees(angle) - 90) < 2
 
 
-def test_a_centred_face_keeps_the_identity(prior):
+def test_a_centred_face_keeps_the_identity(frame):
     face = make_faces(1, seed=6, jitter=False)[0]
-    transform = register(to_float(face, 255), prior.template, prior.support)
-    assert transform.is_identity(radius=60)
+    assert frame.registration.register(to_float(face, 255)).is_identity(radius=60)
 
 
-def test_half_a_face_keeps_the_axis_at_the_image_centre(prior):
+def test_half_a_face_keeps_the_axis_at_the_image_centre(frame):
     face = to_float(make_faces(1, seed=7, jitter=False)[0], 255)
     face[:, :60] = np.nan
-    transform = register(face, prior.template, prior.support)
+    transform = frame.registration.register(face)
     assert transform.shift_col == 0.0 and transform.log_scale == 0.0
 
 
-def test_too_few_observed_pixels_give_the_identity(prior):
+def test_too_few_observed_pixels_give_the_identity(frame):
     face = np.full((120, 116), np.nan)
     face[60, 50:55] = 40.0
-    assert register(face, prior.template, prior.support).is_identity(radius=60)
+    assert frame.registration.register(face).is_identity(radius=60)
+
+
+def test_the_template_stacks_are_made_once_and_not_shipped_with_the_model(frame):
+    import pickle
+
+    registration = frame.registration
+    assert registration.stack(0.8) is registration.stack(0.8)
+    assert pickle.loads(pickle.dumps(registration))._stacks == {}
 
 
 def test_apply_and_invert_are_inverse():

@@ -4,10 +4,9 @@ import sys
 
 import pytest
 
-from facefill import batch, cluster
+from facefill import batch
 from facefill.errors import MissingDependencyError, SchedulerError
-from facefill.io import write_depth
-from facefill.model import FaceModel
+from facefill.formats import write_depth
 
 from .conftest import with_hole
 
@@ -21,8 +20,8 @@ def local_cluster():
 
 
 @pytest.fixture()
-def model(faces8):
-    return FaceModel().fit(faces8[2:])
+def model(model8):
+    return model8
 
 
 def _tree(folder):
@@ -44,10 +43,11 @@ def test_cluster_writes_the_same_bytes_and_summary_as_one_process(tmp_path, mode
     ]
 
 
-def test_an_address_without_a_scheduler_is_a_clear_error(tmp_path, model, monkeypatch):
-    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)
+def test_an_address_without_a_scheduler_is_a_clear_error(tmp_path, model):
     with pytest.raises(SchedulerError, match="--scheduler 'tcp://127.0.0.1:9': cannot reach a Dask scheduler there"):
-        batch.reconstruct_files(model, [(tmp_path / "a.png", tmp_path / "b.png")], scheduler="tcp://127.0.0.1:9")
+        batch.reconstruct_files(
+            model, [(tmp_path / "a.png", tmp_path / "b.png")], scheduler="tcp://127.0.0.1:9", connect_timeout=1
+        )
 
 
 def test_without_dask_the_error_names_the_extra(tmp_path, model, monkeypatch):

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from facefill.errors import FacefillError
-from facefill.io import read_depth, write_depth
+from facefill.formats import read_depth, write_depth
 from facefill.model import FaceModel
 from facefill.synth import make_faces
 

@@ -7,8 +7,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from facefill.io import missing_mask
-from facefill.methods import METHODS
+from facefill.depth import missing_mask
+from facefill.fill import METHODS
 from facefill.model import FaceModel
 from facefill.synth import make_faces
 

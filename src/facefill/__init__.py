@@ -1,7 +1,7 @@
 """facefill: fill the missing parts of face depth images from a learned face model."""
 
 from .errors import FacefillError
-from .io import read_depth, write_depth
+from .formats import read_depth, write_depth
 from .model import FaceModel
 
 __all__ = ["FaceModel", "FacefillError", "read_depth", "write_depth"]

@@ -36,6 +36,17 @@ FULL = np.array([True, True, True, True])
 #: Share of observed pixels whose mirror about the image's centre line is observed, needed to
 #: estimate the horizontal shift, scale and rotation.
 MIN_BALANCE = 0.8
+#: Fewest depth samples a fit (or a misfit) is made from: fewer say nothing about the pose.
+MIN_SAMPLES = 20
+#: A sample counts as inside the model when its bilinear outline value is at least this (all four
+#: neighbouring pixels inside, up to rounding): residuals at the rim compare face with background.
+INSIDE_OUTLINE = 0.99
+#: Prior precision (times the data's) that holds a parameter that is not free at its value.
+HELD = 1e12
+#: Gauss-Newton stops when a step moves the shift by less than this (pixels) and the log scale
+#: and the angle by less than ROTATION_SCALE_STEP: far below what changes a fill.
+SHIFT_STEP = 0.02
+ROTATION_SCALE_STEP = 3e-4
 
 
 @dataclass(frozen=True)
@@ -78,23 +89,15 @@ class Similarity:
         return movement < IDENTITY_TOLERANCE
 
 
-def register(
-    depth: np.ndarray,
-    template: np.ndarray,
-    support: np.ndarray,
-    iterations: int = 6,
-    sigmas: tuple[float, ...] = (2.0, 0.8),
-    step: int = 3,
-) -> Similarity:
-    """Estimate the similarity that best maps the observed depth onto ``template``.
+class Registration:
+    """Aligns a model's template to faces: :meth:`register` estimates the similarity that best
+    maps a face's observed depth onto the template.
 
     Parameters
     ----------
-    depth : (H, W) float ndarray
-        The face, NaN where missing.
     template : (H, W) float ndarray
         The model's mean face, defined at every pixel (extended beyond the face).
-    support : (H, W) bool ndarray
+    outline : (H, W) bool ndarray
         Model pixels where the template is a real face (its residuals are trusted).
     iterations : int
         Gauss-Newton steps per scale.
@@ -103,36 +106,75 @@ def register(
     step : int
         Use every ``step``-th observed pixel in each direction (speed).
     """
-    height, width = depth.shape
-    observed = np.isfinite(depth)
-    sample = np.zeros_like(observed)
-    sample[::step, ::step] = True
-    rows, cols = (index.astype(np.float64) for index in np.nonzero(observed & sample))
-    centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
-    identity = Similarity(centre_row=centre_row, centre_col=centre_col)
-    if rows.size < 20:
-        return identity
-    values = depth[observed & sample]
-    params = np.zeros(4)
-    # With one side of the face hidden, horizontal shift and scale trade off against each other
-    # (the visible half can be matched either way): then only the vertical shift is estimated and
-    # the axis stays at the image's centre line, the best guess for a centred crop.
-    balance = (observed & observed[:, ::-1]).sum() / max(observed.sum(), 1)
-    stages = (SHIFT_ONLY, FULL) if balance >= MIN_BALANCE else (VERTICAL_ONLY,)
-    for stage, free in enumerate(stages):
-        # the first stage goes coarse to fine; later ones refine at the finest smoothing
-        for sigma in sigmas if stage == 0 else sigmas[-1:]:
-            params = _gauss_newton(values, rows, cols, template, support, params, sigma, iterations, free)
-    # Keep the identity unless moving the model explains the face clearly better: a centred face
-    # gains nothing from a transform fitted to its idiosyncrasies.
-    moved = Similarity(*params, centre_row, centre_col)
-    if moved.is_identity(radius=max(height, width) / 2):  # nothing to choose between
-        return identity
-    if _misfit(values, rows, cols, template, support, moved) > (1 - MIN_GAIN) * _misfit(
-        values, rows, cols, template, support, identity
+
+    def __init__(
+        self,
+        template: np.ndarray,
+        outline: np.ndarray,
+        iterations: int = 6,
+        sigmas: tuple[float, ...] = (2.0, 0.8),
+        step: int = 3,
     ):
-        return identity
-    return moved
+        self.template = template
+        self.outline = outline
+        self.iterations = iterations
+        self.sigmas = sigmas
+        self.step = step
+        self._stacks: dict[float, np.ndarray] = {}
+
+    def __getstate__(self):  # the stacks are rebuilt where they are used, not shipped to workers
+        return {**self.__dict__, "_stacks": {}}
+
+    def stack(self, sigma: float) -> np.ndarray:
+        """(H, W, 4): the outline, the template blurred at ``sigma`` and its row and column
+        gradients; computed once per smoothing, since one model's template serves every face."""
+        stack = self._stacks.get(sigma)
+        if stack is None:
+            template = self.template
+            smooth = ndimage.gaussian_filter(template, sigma) if sigma > 0 else template
+            stack = self._stacks[sigma] = np.stack(
+                [
+                    self.outline.astype(np.float64),
+                    smooth,
+                    ndimage.sobel(smooth, axis=0) / 8.0,
+                    ndimage.sobel(smooth, axis=1) / 8.0,
+                ],
+                axis=-1,
+            )
+        return stack
+
+    def register(self, depth: np.ndarray) -> Similarity:
+        """The similarity (image -> model) that best maps ``depth`` (H, W; NaN where missing)
+        onto the template; the identity unless moving the model explains the face clearly better."""
+        height, width = depth.shape
+        observed = np.isfinite(depth)
+        sample = np.zeros_like(observed)
+        sample[:: self.step, :: self.step] = True
+        rows, cols = (index.astype(np.float64) for index in np.nonzero(observed & sample))
+        centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
+        identity = Similarity(centre_row=centre_row, centre_col=centre_col)
+        if rows.size < MIN_SAMPLES:
+            return identity
+        values = depth[observed & sample]
+        params = np.zeros(4)
+        # With one side of the face hidden, horizontal shift and scale trade off against each other
+        # (the visible half can be matched either way): then only the vertical shift is estimated and
+        # the axis stays at the image's centre line, the best guess for a centred crop.
+        balance = (observed & observed[:, ::-1]).sum() / max(observed.sum(), 1)
+        stages = (SHIFT_ONLY, FULL) if balance >= MIN_BALANCE else (VERTICAL_ONLY,)
+        for stage, free in enumerate(stages):
+            # the first stage goes coarse to fine; later ones refine at the finest smoothing
+            for sigma in self.sigmas if stage == 0 else self.sigmas[-1:]:
+                params = _gauss_newton(values, rows, cols, self.stack(sigma), params, self.iterations, free)
+        # Keep the identity unless moving the model explains the face clearly better: a centred face
+        # gains nothing from a transform fitted to its idiosyncrasies.
+        moved = Similarity(*params, centre_row, centre_col)
+        if moved.is_identity(radius=max(height, width) / 2):  # nothing to choose between
+            return identity
+        exact = self.stack(0.0)
+        if _misfit(values, rows, cols, exact, moved) > (1 - MIN_GAIN) * _misfit(values, rows, cols, exact, identity):
+            return identity
+        return moved
 
 
 def _bilinear(stack: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,29 +196,28 @@ def _samples(values, rows, cols, stack, transform):
     """Template samples at the observed points moved by ``transform``, for points well inside the model."""
     mr, mc = transform.apply(rows, cols)
     sampled, inside = _bilinear(stack, mr, mc)
-    inside &= sampled[0] > 0.99  # channel 0 is the model's outline
+    inside &= sampled[0] > INSIDE_OUTLINE  # channel 0 is the model's outline
     return sampled[1:, inside], inside, values[inside]
 
 
-def _misfit(values, rows, cols, template, support, transform) -> float:
-    """RMS depth residual (offset removed) of the observed samples against the template."""
-    (model_values, *_), inside, observed = _samples(values, rows, cols, _stack(template, support, 0.0), transform)
-    if inside.sum() < 20:
+def _misfit(values, rows, cols, stack, transform) -> float:
+    """RMS depth residual (offset removed) of the observed samples against the unsmoothed template ``stack``."""
+    (model_values, *_), inside, observed = _samples(values, rows, cols, stack, transform)
+    if inside.sum() < MIN_SAMPLES:
         return np.inf
     residual = observed - model_values
     return float(np.sqrt(np.mean((residual - residual.mean()) ** 2)))
 
 
-def _gauss_newton(values, rows, cols, template, support, params, sigma, iterations, free) -> np.ndarray:
-    """MAP Gauss-Newton steps of the parameters marked ``free`` at one template smoothing."""
-    height, width = template.shape
+def _gauss_newton(values, rows, cols, stack, params, iterations, free) -> np.ndarray:
+    """MAP Gauss-Newton steps of the parameters marked ``free`` against one template ``stack``."""
+    height, width = stack.shape[:2]
     centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
-    stack = _stack(template, support, sigma)
     params = params.copy()
     for _ in range(iterations):
         t = Similarity(*params, centre_row, centre_col)
         (model_values, gr, gc), inside, observed = _samples(values, rows, cols, stack, t)
-        if inside.sum() < 20:
+        if inside.sum() < MIN_SAMPLES:
             break
         dr, dc = rows[inside] - centre_row, cols[inside] - centre_col
         # d(model point)/d(params) at the current parameters
@@ -196,39 +237,16 @@ def _gauss_newton(values, rows, cols, template, support, params, sigma, iteratio
         precision = np.zeros(5)
         # neighbouring residuals are strongly correlated: the data count as EFFECTIVE_SAMPLES, not thousands
         weight = noise * inside.sum() / EFFECTIVE_SAMPLES
-        precision[:4] = np.where(free, weight / PRIOR_STD**2, 1e12 * weight)
+        precision[:4] = np.where(free, weight / PRIOR_STD**2, HELD * weight)
         normal = jacobian.T @ jacobian + np.diag(precision)
         update = np.linalg.solve(normal, jacobian.T @ residual - np.concatenate([precision[:4] * params, [0.0]]))
         params = params + np.where(free, update[:4], 0.0)
         params[:2] = np.clip(params[:2], -MAX_SHIFT_FRACTION * height, MAX_SHIFT_FRACTION * height)
         params[2] = np.clip(params[2], -MAX_LOG_SCALE, MAX_LOG_SCALE)
         params[3] = np.clip(params[3], -MAX_ANGLE, MAX_ANGLE)
-        if np.abs(update[:2]).max() < 0.02 and np.abs(update[2:4]).max() < 3e-4:
+        if np.abs(update[:2]).max() < SHIFT_STEP and np.abs(update[2:4]).max() < ROTATION_SCALE_STEP:
             break
     return params
-
-
-_STACKS: dict = {}
-
-
-def _stack(template: np.ndarray, support: np.ndarray, sigma: float) -> np.ndarray:
-    """(H, W, 4): the model's outline, the template blurred at ``sigma`` and its row and column gradients.
-
-    Cached: one model's template serves every face it fills.
-    """
-    key = (id(template), id(support), sigma)
-    cached = _STACKS.get(key)
-    if cached is None or cached[0] is not template or cached[1] is not support:
-        if len(_STACKS) > 16:
-            _STACKS.clear()
-        smooth = ndimage.gaussian_filter(template, sigma) if sigma > 0 else template
-        stack = np.stack(
-            [support.astype(np.float64), smooth, ndimage.sobel(smooth, axis=0) / 8.0, ndimage.sobel(smooth, axis=1) / 8.0],
-            axis=-1,
-        )
-        cached = (template, support, stack)
-        _STACKS[key] = cached
-    return cached[2]
 
 
 def warp_to_model(image: np.ndarray, transform: Similarity, fill: str = "nan") -> np.ndarray:

@@ -11,15 +11,18 @@ import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from . import batch
+from .checks import whole_number
+from .cluster import CONNECT_TIMEOUT
+from .discovery import find_images
 from .errors import FacefillError, InvalidParameterError, NoImagesError
-from .io import find_images
-from .methods import METHODS, get_method
-from .model import AVERAGES, FaceModel
+from .fill import METHODS, get_method
+from .model import FaceModel
+from .training import AVERAGES
 
 app = typer.Typer(
     name="facefill",
@@ -73,7 +76,13 @@ def _progress(total: int, label: str):
         yield lambda *_: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         TextColumn("{task.description}"),
@@ -139,14 +148,17 @@ def _reconstruct(
     scheduler: Optional[str] = typer.Option(
         None, help="Run on the Dask cluster whose scheduler is at this address (e.g. tcp://10.0.0.5:8786)."
     ),
+    connect_timeout: float = typer.Option(
+        CONNECT_TIMEOUT, help="Seconds to wait for the --scheduler to answer before giving up."
+    ),
 ) -> None:
     """Fill the missing parts of face depth images; outputs keep each input's relative path, format and dtype.
 
     Existing outputs are skipped, so after an interruption the same command finishes the rest.
     """
     get_method(method)
-    if workers is not None and workers < 1:
-        raise InvalidParameterError(f"--workers {workers} is not valid; expected a whole number >= 1")
+    if workers is not None:
+        whole_number("--workers", workers)
     face_model = FaceModel.load(model)
     pairs = batch.plan_outputs(input_path, out)
     confidence_targets = None
@@ -171,6 +183,7 @@ def _reconstruct(
                 confidence_targets=confidence_targets,
                 workers=batch.default_workers() if workers is None else workers,
                 scheduler=scheduler,
+                connect_timeout=connect_timeout,
             )
         except KeyboardInterrupt:
             _error_line(f"interrupted; outputs written so far are complete; run the same command again to finish {out}")
@@ -267,10 +280,6 @@ def _print_summary(result) -> None:
 
 
 # ----------------------------------------------------------------- synth
-#: Faces generated and held at a time by ``synth`` (the first chunk is make_faces(n, seed)'s own).
-SYNTH_CHUNK = 256
-
-
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
@@ -289,19 +298,10 @@ def synth(
     seed: int = typer.Option(0, help="Seed of the generator."),
 ) -> None:
     """Write complete synthetic face depth images (for trying facefill and for 'evaluate')."""
-    from .io import write_depth
-    from .synth import make_faces
+    from .synth import write_faces
 
-    if count < 1:
-        raise InvalidParameterError(f"--count {count} is not valid; expected a whole number >= 1")
-    shape = _parse_size(size)
-    make_faces(1, shape=shape, dtype=dtype, seed=seed)  # checks the settings before any file is written
-    suffix = ".tif" if dtype == "float32" else ".png"
-    # a chunk at a time, each from its own seed, so that memory does not grow with the count
-    for start in range(0, count, SYNTH_CHUNK):
-        faces = make_faces(min(SYNTH_CHUNK, count - start), shape=shape, dtype=dtype, seed=[seed, start] if start else seed)
-        for i, face in enumerate(faces, start=start):
-            write_depth(out / f"face-{i:04d}{suffix}", face)
+    whole_number("--count", count)
+    write_faces(out, count, shape=_parse_size(size), dtype=dtype, seed=seed)
     typer.echo(f"Wrote {count} synthetic faces of {size} {dtype} to {out}")
 
 

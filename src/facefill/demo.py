@@ -7,10 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import FAMILIES, make_mask
-from .io import missing_mask, to_float, write_depth
+from .depth import missing_mask, to_float
+from .formats import write_depth
+from .masks import FAMILIES, make_mask
 from .model import FaceModel
-from .report import colorize, depth_range, outline_overlay, save_model_preview, save_picture, sheet
+from .report import (
+    colorize,
+    depth_range,
+    outline_overlay,
+    save_model_preview,
+    save_picture,
+    sheet,
+)
 from .synth import make_faces
 
 DEMO_METHODS = ("symmetry", "seed", "auto")

@@ -15,15 +15,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import InvalidParameterError, MissingDependencyError
-from .io import check_missing_value, default_missing_value, missing_mask
-from .methods import METHODS, Method
+from .baselines import BASELINES, DEFAULT_METHODS, resolve_methods
+from .checks import check_missing_value, stack_images, whole_number
+from .depth import default_missing_value, missing_mask
+from .errors import InvalidParameterError
 from .masks import FAMILIES, make_mask, mask_rng
-from .model import FaceModel, stack_images
-from .outline import enclosed_holes
+from .model import FaceModel
 
 METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
-__all__ = ["FAMILIES", "Evaluation", "evaluate", "make_mask", "mask_rng", "resolve_methods", "score"]
+__all__ = ["BASELINES", "DEFAULT_METHODS", "FAMILIES", "Evaluation", "evaluate", "make_mask", "mask_rng", "score"]
 
 # --------------------------------------------------------------- metrics
 def score(
@@ -65,89 +65,6 @@ def score(
     changed = int((~same & ~hidden).sum())
     observed_changed = int((~same & ~missing_mask(given, missing_value)).sum())
     return {"mae": mae, "rmse": rmse, "iou": iou, "changed": changed, "observed_changed": observed_changed}
-
-
-# ------------------------------------------------------------- baselines
-def _inpaint_region(model: FaceModel, depth: np.ndarray) -> np.ndarray:
-    """Where generic inpainters fill: missing pixels in the training faces' majority silhouette, plus enclosed holes."""
-    missing = np.isnan(depth)
-    return missing & (model.outline_ | enclosed_holes(missing))
-
-
-def _rescaled(depth: np.ndarray, low_out: float, high_out: float):
-    """Depth mapped linearly from its observed range to [low_out, high_out], and the way back."""
-    low, high = float(np.nanmin(depth)), float(np.nanmax(depth))
-    span = max(high - low, 1e-9)
-    forward = (np.nan_to_num(depth, nan=low) - low) / span * (high_out - low_out) + low_out
-    return forward, lambda x: (x - low_out) / (high_out - low_out) * span + low
-
-
-def _generic(inpaint: Callable[[np.ndarray, np.ndarray], np.ndarray], low_out: float, high_out: float):
-    def fill(model: FaceModel, depth: np.ndarray) -> np.ndarray:
-        scaled, back = _rescaled(depth, low_out, high_out)
-        result = back(inpaint(scaled, np.isnan(depth)))
-        region = _inpaint_region(model, depth)
-        filled = depth.copy()
-        filled[region] = result[region]
-        return filled
-
-    return fill
-
-
-def _opencv(flag_name: str) -> Callable:
-    try:
-        import cv2
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "OpenCV is not installed; install the eval extra: pip install 'facefill[eval]'"
-        ) from exc
-    flag = getattr(cv2, flag_name)
-
-    def inpaint(scaled: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-        return cv2.inpaint(scaled.astype(np.float32), unknown.astype(np.uint8), 3, flag).astype(np.float64)
-
-    return _generic(inpaint, 0.0, 255.0)
-
-
-def _biharmonic() -> Callable:
-    try:
-        from skimage.restoration import inpaint_biharmonic
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "scikit-image is not installed; install the eval extra: pip install 'facefill[eval]'"
-        ) from exc
-    return _generic(inpaint_biharmonic, 0.0, 1.0)
-
-
-_BASELINE_FACTORIES: dict[str, tuple[str, Callable[[], Callable]]] = {
-    "telea": ("OpenCV cv2.inpaint, Telea's fast marching", lambda: _opencv("INPAINT_TELEA")),
-    "ns": ("OpenCV cv2.inpaint, Navier-Stokes", lambda: _opencv("INPAINT_NS")),
-    "biharmonic": ("scikit-image restoration.inpaint_biharmonic", _biharmonic),
-}
-BASELINES = ("seed", *_BASELINE_FACTORIES)
-DEFAULT_METHODS = tuple(dict.fromkeys((*METHODS, *BASELINES)))
-
-
-def resolve_methods(names: Sequence[str]) -> tuple[dict[str, Method], dict[str, str]]:
-    """The methods to score by name, and the baselines skipped with the reason (a missing extra)."""
-    methods: dict[str, Method] = {}
-    skipped: dict[str, str] = {}
-    for name in dict.fromkeys(names):
-        if name in METHODS:
-            methods[name] = METHODS[name]
-        elif name in _BASELINE_FACTORIES:
-            summary, factory = _BASELINE_FACTORIES[name]
-            try:
-                methods[name] = Method(name, summary, factory())
-            except MissingDependencyError as exc:
-                skipped[name] = str(exc)
-        else:
-            raise InvalidParameterError(
-                f"method {name!r} is not known; expected some of {', '.join(DEFAULT_METHODS)}"
-            )
-    if not methods:
-        raise InvalidParameterError(f"no method can be scored: {'; '.join(skipped.values())}")
-    return methods, skipped
 
 
 # ----------------------------------------------------------------- runs
@@ -220,6 +137,31 @@ def _aggregate(rows: list[dict]) -> dict[str, float]:
     }
 
 
+class _Case:
+    """One held-out face hidden by one mask, reconstructed by every method."""
+
+    def __init__(self, truth, face_index: int, family: str, mask_index: int, missing_value: float, seed: int):
+        self.truth, self.missing_value = truth, missing_value
+        self.keys = {"face": face_index, "family": family, "mask": mask_index}
+        face = ~missing_mask(truth, missing_value)
+        self.hidden = make_mask(family, face, mask_rng(seed, face_index, family, mask_index))
+        self.given = truth.copy()
+        self.given[self.hidden] = missing_value
+        self.example = Example(family, face_index, truth, self.given, self.hidden)
+
+    def run(self, model: FaceModel, methods: dict) -> list[dict]:
+        """Each method's scores and time; its output is kept in ``example``."""
+        rows = []
+        for name, method in methods.items():
+            start = time.perf_counter()
+            output = model.reconstruct(self.given, method)
+            elapsed = (time.perf_counter() - start) * 1000
+            scores = score(self.truth, self.given, output, self.hidden, self.missing_value)
+            rows.append({**self.keys, "method": name, **scores, "ms": elapsed})
+            self.example.outputs[name] = output
+        return rows
+
+
 def evaluate(
     images: Sequence[np.ndarray] | np.ndarray,
     methods: Sequence[str] = DEFAULT_METHODS,
@@ -263,8 +205,7 @@ def evaluate(
             raise InvalidParameterError(f"mask family {family!r} is not known; expected some of {', '.join(FAMILIES)}")
     if not families:
         raise InvalidParameterError("families is empty; expected some of " + ", ".join(FAMILIES))
-    if masks_per_face < 1:
-        raise InvalidParameterError(f"masks_per_face {masks_per_face} is not valid; expected a whole number >= 1")
+    whole_number("masks_per_face", masks_per_face)
     missing_value = check_missing_value(
         default_missing_value(stack.dtype) if missing_value is None else missing_value, stack.dtype
     )
@@ -273,33 +214,13 @@ def evaluate(
     examples: list[Example] = []
     for held_out in range(len(stack)):
         model = FaceModel().fit(np.delete(stack, held_out, axis=0), missing_value)
-        truth = stack[held_out]
-        face = ~missing_mask(truth, missing_value)
         for family in families:
             for mask_index in range(masks_per_face):
-                hidden = make_mask(family, face, mask_rng(seed, held_out, family, mask_index))
-                given = truth.copy()
-                given[hidden] = missing_value
                 keep = mask_index == 0 and held_out < examples_per_family
-                example = Example(family, held_out, truth, given, hidden) if keep else None
-                for name, method in resolved.items():
-                    start = time.perf_counter()
-                    output = model.reconstruct(given, method)
-                    elapsed = (time.perf_counter() - start) * 1000
-                    cases.append(
-                        {
-                            "face": held_out,
-                            "family": family,
-                            "mask": mask_index,
-                            "method": name,
-                            **score(truth, given, output, hidden, missing_value),
-                            "ms": elapsed,
-                        }
-                    )
-                    if example is not None:
-                        example.outputs[name] = output
-                if example is not None:
-                    examples.append(example)
+                case = _Case(stack[held_out], held_out, family, mask_index, missing_value, seed)
+                cases.extend(case.run(model, resolved))
+                if keep:
+                    examples.append(case.example)
                 if on_case is not None:
                     on_case()
     settings = {

@@ -1,7 +1,9 @@
 """The protocol's mask families (``../shared/PROTOCOL.md``): which pixels a test hides.
 
-Used by ``facefill evaluate`` to score methods and by ``FaceModel.fit`` to
-choose its settings by cross-validation on the training faces.
+Used by ``facefill evaluate`` to score methods and by the prior's tuning to
+choose its settings by cross-validation on the training faces. Mask sizes in
+PROTOCOL.md are for a face of ``frame.REFERENCE_FACE_WIDTH`` pixels and scale
+with the face's width.
 """
 
 from __future__ import annotations
@@ -9,16 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InvalidParameterError
+from .frame import REFERENCE_FACE_WIDTH, face_box
 
 FAMILIES = ("blobs", "half", "chin", "top", "band")
-#: Mask sizes in PROTOCOL.md are for a face this many pixels wide and scale with the face's width.
-REFERENCE_FACE_WIDTH = 84.0
-
-
-def face_box(face: np.ndarray) -> tuple[int, int, int, int]:
-    """Bounding box ``(top, bottom, left, right)`` of a face mask, inclusive."""
-    ys, xs = np.nonzero(face)
-    return int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
 
 
 def make_mask(family: str, face: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .io import atomic_output
+from .atomic import atomic_output
 
 BACKGROUND = np.array([255, 255, 255], dtype=np.uint8)
 
@@ -200,7 +200,7 @@ def mae_chart(summary: dict, families: Sequence[str], path: Path) -> None:
 def example_sheet(example, missing_value: float) -> Image.Image:
     """Two rows for one case: input (hidden area outlined) | each method's output | truth,
     and under each output its absolute error, all on one colour scale."""
-    from .io import to_float
+    from .depth import to_float
 
     truth = to_float(example.truth, missing_value)
     low, high = depth_range([truth])
@@ -274,7 +274,8 @@ def write_reconstruction_report(records, missing_value: float, out_dir: str | os
     ``records`` is a sequence of ``(name, given, output)``, the images as arrays or as
     paths to read; at most ``limit`` are pictured (and read).
     """
-    from .io import missing_mask, read_depth, to_float
+    from .depth import missing_mask, to_float
+    from .formats import read_depth
 
     out_dir = Path(out_dir)
     figures = []

@@ -13,16 +13,20 @@ It is facefill's embedded default: the demo and the tests need no files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
 from .errors import InvalidParameterError
-from .io import MAX_PIXELS
+from .formats import MAX_PIXELS, write_depth
 
 DEFAULT_SHAPE = (120, 116)
 DTYPES = ("uint8", "uint16", "float32")
+#: Faces generated and held at a time by :func:`write_faces`.
+WRITE_CHUNK = 256
 
 
 def make_faces(
@@ -145,3 +149,24 @@ def _encode(nearness: np.ndarray, face: np.ndarray, dtype: str, rng: np.random.G
     if dtype == "uint16":
         return np.where(face, np.rint(millimetres), 0).astype(np.uint16)
     return np.where(face, millimetres, np.nan).astype(np.float32)
+
+
+def write_faces(
+    out: str | os.PathLike, count: int, shape=DEFAULT_SHAPE, dtype: str = "uint8", seed: int = 0, chunk: int = WRITE_CHUNK
+) -> list[Path]:
+    """Write ``count`` synthetic faces into the folder ``out`` (``face-0000.png``, ...; ``.tif``
+    for float32) and return their paths.
+
+    The settings are checked before any file is written. Faces are made
+    ``chunk`` at a time, each chunk from its own seed, so that memory does not
+    grow with ``count``; the first chunk is ``make_faces(chunk, ..., seed)``'s own.
+    """
+    make_faces(1, shape=shape, dtype=dtype, seed=seed)  # checks the settings
+    suffix = ".tif" if dtype == "float32" else ".png"
+    paths = []
+    for start in range(0, count, chunk):
+        faces = make_faces(min(chunk, count - start), shape=shape, dtype=dtype, seed=[seed, start] if start else seed)
+        for i, face in enumerate(faces, start=start):
+            paths.append(Path(out) / f"face-{i:04d}{suffix}")
+            write_depth(paths[-1], face)
+    return paths

@@ -63,7 +63,9 @@ def harmonic_fill(values: np.ndarray, unknown: np.ndarray) -> np.ndarray:
         data.append(np.full(to_unknown.sum(), -1.0))
         np.add.at(rhs, src[to_known], filled[ny[to_known], nx[to_known]])
         np.add.at(degree, src[to_unknown | to_known], 1.0)
-    from scipy import sparse  # here, not at the top: it adds 0.1 s to the start of every command
+    from scipy import (
+        sparse,  # here, not at the top: it adds 0.1 s to the start of every command
+    )
     from scipy.sparse import linalg as sparse_linalg
 
     matrix = sparse.csr_matrix(
@@ -105,11 +107,14 @@ def _sums(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
 BANDED_LIMIT = 400
 
 
-def _solve_normal(n, low, high, products, diagonal, rhs, bandwidth) -> np.ndarray:
+def _solve_normal(n, low, high, products, diagonal, rhs, bandwidth, banded_limit) -> np.ndarray:
     """Solve the symmetric positive definite system whose lower triangle sums ``products`` at
-    (``high``, ``low``), plus ``diagonal``, for ``rhs``."""
-    if bandwidth**2 <= BANDED_LIMIT * np.sqrt(n):
-        from scipy.linalg import solveh_banded  # here, not at the top: see harmonic_fill
+    (``high``, ``low``), plus ``diagonal``, for ``rhs``: by banded Cholesky while
+    ``bandwidth**2 / sqrt(n)`` is at most ``banded_limit``, else by a sparse LU."""
+    if bandwidth**2 <= banded_limit * np.sqrt(n):
+        from scipy.linalg import (
+            solveh_banded,  # here, not at the top: see harmonic_fill
+        )
 
         # entry (i, j), i >= j, sits at [i - j, j] of LAPACK's lower band storage
         band = _sums((high - low) * n + low, products, (bandwidth + 1) * n).reshape(bandwidth + 1, n)
@@ -137,6 +142,7 @@ def smooth_correction(
     screening: float = 1e-3,
     soft: np.ndarray | None = None,
     soft_weight: float = 0.0,
+    banded_limit: float = BANDED_LIMIT,
 ) -> np.ndarray:
     """A smooth field over ``unknown`` that meets ``residual`` (and its slope) at the hole border.
 
@@ -160,6 +166,8 @@ def smooth_correction(
         observed pixels: the field is drawn towards it with ``soft_weight``.
     soft_weight : float
         Weight of ``soft`` relative to the smoothness term.
+    banded_limit : float
+        Which solver: see :data:`BANDED_LIMIT` (0 always takes the sparse LU).
 
     Returns
     -------
@@ -210,5 +218,5 @@ def smooth_correction(
         has_soft = np.isfinite(soft_values)
         diagonal[position[has_soft]] += soft_weight
         rhs[position[has_soft]] += soft_weight * soft_values[has_soft]
-    correction[ys, xs] = _solve_normal(n, low, high, products, diagonal, rhs, bandwidth)[position]
+    correction[ys, xs] = _solve_normal(n, low, high, products, diagonal, rhs, bandwidth, banded_limit)[position]
     return correction

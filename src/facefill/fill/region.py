@@ -1,17 +1,25 @@
-"""Which missing pixels belong to the face.
+"""The fill region: which missing pixels belong to the face.
 
 A missing pixel is either background around the face or a hole in it. A hole
 enclosed by observed face pixels is always face; for missing regions that
-reach the image border each method applies its own rule (see ``methods``).
+reach the image border each method applies its own rule (see ``methods``);
+``auto``'s is :func:`face_pixels`.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable
-
 import numpy as np
 from scipy import ndimage
+
+from ..frame import (
+    ANGLES,
+    RADIAL_STEP,
+    RAY_ANGLES,
+    RAY_COSINES,
+    RAY_SINES,
+    RayGrids,
+    ray_index,
+)
 
 
 def enclosed_holes(missing: np.ndarray) -> np.ndarray:
@@ -40,9 +48,6 @@ def enclosed_holes(missing: np.ndarray) -> np.ndarray:
     return ~reaches_border[labels]
 
 
-#: Rays from the face's centre (one per degree) and their sampling step (pixels).
-ANGLES = 360
-RADIAL_STEP = 0.5
 #: Rays next to a hidden ray that are taken as hidden too (a cut rarely ends exactly on a ray).
 HIDDEN_RAY_SPREAD = 2
 #: Rays within this many of a cut are not used to learn how this face's outline departs from the model's.
@@ -57,26 +62,8 @@ RIM_THRESHOLD = 0.6
 RIM_REACH = 3.0
 
 
-_ANGLE_VALUES = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
-_SINES = np.sin(_ANGLE_VALUES)
-_COSINES = np.cos(_ANGLE_VALUES)
-
-
-@lru_cache(maxsize=8)  # faces filled by one model mostly share their centre
-def _polar_grid(shape: tuple[int, int], centre: tuple[float, float], max_radius: float) -> np.ndarray:
-    """Flat pixel indices (ANGLES x radii) of a polar grid around ``centre`` (nearest pixel);
-    points outside the image index one past its last pixel."""
-    radii = np.arange(0.0, max_radius, RADIAL_STEP)
-    rows = np.rint(centre[0] + _SINES[:, None] * radii[None, :]).astype(np.intp)
-    cols = np.rint(centre[1] + _COSINES[:, None] * radii[None, :]).astype(np.intp)
-    inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
-    grid = np.where(inside, rows * shape[1] + cols, shape[0] * shape[1])
-    grid.flags.writeable = False  # shared through the cache
-    return grid
-
-
 def _polar(mask: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """``mask`` sampled on a polar grid from ``_polar_grid`` (False outside the image)."""
+    """``mask`` sampled on a polar grid of ``RayGrids`` (False outside the image)."""
     return np.append(mask.ravel(), False)[grid]
 
 
@@ -119,8 +106,8 @@ def _rimness(depth, observed, last_observed, visible, centre) -> np.ndarray:
     """
     # the last face sample of each ray, stepped back half a pixel so that it lands inside the face
     radius = np.clip(last_observed - RADIAL_STEP - 0.5, 0, None)
-    rows = np.clip(np.rint(centre[0] + _SINES * radius).astype(int), 0, depth.shape[0] - 1)
-    cols = np.clip(np.rint(centre[1] + _COSINES * radius).astype(int), 0, depth.shape[1] - 1)
+    rows = np.clip(np.rint(centre[0] + RAY_SINES * radius).astype(int), 0, depth.shape[0] - 1)
+    cols = np.clip(np.rint(centre[1] + RAY_COSINES * radius).astype(int), 0, depth.shape[1] - 1)
     end_depth = depth[rows, cols]
     interior = float(np.nanmedian(depth[observed]))
     rim = float(np.nanmedian(end_depth[visible])) if np.isfinite(end_depth[visible]).any() else interior
@@ -129,13 +116,63 @@ def _rimness(depth, observed, last_observed, visible, centre) -> np.ndarray:
     return np.nan_to_num((end_depth - interior) / (rim - interior), nan=0.0)
 
 
+#: The stretch of the model's outline is fitted when at least this many rays see both outlines ...
+MIN_STRETCH_RAYS = 8
+#: ... in at most this many rounds, each refitted on the rays it explains, while at least
+#: MIN_VISIBLE_RAYS remain.
+STRETCH_ROUNDS = 4
+MIN_VISIBLE_RAYS = 4
+
+
+def _stretched(last_observed: np.ndarray, model_radius: np.ndarray, margin: float) -> np.ndarray:
+    """The model's outline radii stretched to this face.
+
+    The ratio of their radii is fitted as a + b cos(2 angle) (a scale and an
+    aspect change) on the rays where the outline is seen. Cuts only shorten
+    rays, so the longer rays (relative to the model) start the fit.
+    """
+    both = (last_observed > 0) & (model_radius > 0)
+    ratio = np.where(both, last_observed / np.where(model_radius > 0, model_radius, 1.0), 0.0)
+    stretch = np.ones(ANGLES)
+    if both.sum() >= MIN_STRETCH_RAYS:
+        design = np.column_stack([np.ones(ANGLES), np.cos(2 * RAY_ANGLES)])
+        visible = both & (ratio >= np.median(ratio[both]))
+        for _ in range(STRETCH_ROUNDS):
+            coef, *_ = np.linalg.lstsq(design[visible], ratio[visible], rcond=None)
+            stretch = design @ coef
+            visible = both & (last_observed >= stretch * model_radius - margin)
+            if visible.sum() < MIN_VISIBLE_RAYS:
+                break
+    return stretch * model_radius
+
+
+def _predicted_outline(last_observed, model_radius, margin, axis_angle) -> tuple[np.ndarray, np.ndarray]:
+    """Per ray, the predicted outline radius and whether the outline is visible there.
+
+    The mirrored observed outline where the mirror ray is visible, else the
+    model's outline stretched to this face and shifted by how much this face's
+    visible outline differs from it away from the cuts.
+    """
+    model_radius = _stretched(last_observed, model_radius, margin)
+    visible = (last_observed >= model_radius - margin) & (last_observed > 0)
+    near_cut = ndimage.maximum_filter1d((~visible).astype(np.uint8), 2 * OFFSET_GUARD + 1, mode="wrap") > 0
+    offset = _fill_gaps_periodic(last_observed - model_radius, visible & ~near_cut)
+    predicted = model_radius + offset
+    # each ray's mirror image about the symmetry axis
+    mirrored = ray_index(2 * axis_angle - (-np.pi + np.arange(ANGLES) * 2 * np.pi / ANGLES))
+    use_mirror = ~visible & visible[mirrored]
+    predicted = np.where(use_mirror, last_observed[mirrored], predicted)
+    return predicted, (last_observed >= predicted - margin) & (last_observed > 0)
+
+
 def face_pixels(
     observed: np.ndarray,
     model_face: np.ndarray,
     centre: tuple[float, float],
-    mirror_angle: Callable[[np.ndarray], np.ndarray],
+    axis_angle: float,
     margin: float,
     depth: np.ndarray | None = None,
+    rays: RayGrids | None = None,
 ) -> np.ndarray:
     """Which missing pixels are face: facefill's outline rule.
 
@@ -147,9 +184,8 @@ def face_pixels(
         The model's outline registered to this face.
     centre : (float, float)
         The face's centre (row, col), on its symmetry axis.
-    mirror_angle : callable
-        Maps polar angle indices (0..ANGLES-1, angles about ``centre``) to the
-        indices of their mirror images about the face's symmetry axis.
+    axis_angle : float
+        Direction angle (radians) of the face's symmetry axis through ``centre``.
     margin : float
         How far inside the predicted outline the last observed face pixel of a
         ray must be for the outline there to count as hidden (pixels).
@@ -157,6 +193,8 @@ def face_pixels(
         The face's depth (NaN missing): where a ray leaves the face at a depth
         like the face's visible rim, the outline is visible there even if the
         model's outline is up to a few margins further out.
+    rays : RayGrids, optional
+        The frame's ray grids (kept between faces); by default made for this call.
 
     Returns
     -------
@@ -190,34 +228,11 @@ def face_pixels(
     height, width = observed.shape
     corners = np.array([[0, 0], [0, width - 1], [height - 1, 0], [height - 1, width - 1]], dtype=float)
     max_radius = float(np.hypot(*(corners - np.asarray(centre)).T).max()) + 1.0
-    grid = _polar_grid(observed.shape, (float(centre[0]), float(centre[1])), max_radius)
+    rays = RayGrids(observed.shape) if rays is None else rays
+    grid = rays.around(centre, max_radius)
     last_observed = _outer_radius(_polar(observed, grid))
     model_radius = _outer_radius(_polar(model_face, grid))
-    # This face's outline is the model's stretched: the ratio of their radii is fitted as
-    # a + b cos(2 angle) (a scale and an aspect change) on the rays where the outline is seen.
-    # Cuts only shorten rays, so the longer rays (relative to the model) start the fit.
-    both = (last_observed > 0) & (model_radius > 0)
-    ratio = np.where(both, last_observed / np.where(model_radius > 0, model_radius, 1.0), 0.0)
-    stretch = np.ones(ANGLES)
-    if both.sum() >= 8:
-        design = np.column_stack([np.ones(ANGLES), np.cos(2 * _ANGLE_VALUES)])
-        visible = both & (ratio >= np.median(ratio[both]))
-        for _ in range(4):
-            coef, *_ = np.linalg.lstsq(design[visible], ratio[visible], rcond=None)
-            stretch = design @ coef
-            visible = both & (last_observed >= stretch * model_radius - margin)
-            if visible.sum() < 4:
-                break
-    model_radius = stretch * model_radius
-    visible = (last_observed >= model_radius - margin) & (last_observed > 0)
-    # this face's outline differs from the model's; learn by how much from visible rays away from the cuts
-    near_cut = ndimage.maximum_filter1d((~visible).astype(np.uint8), 2 * OFFSET_GUARD + 1, mode="wrap") > 0
-    offset = _fill_gaps_periodic(last_observed - model_radius, visible & ~near_cut)
-    predicted = model_radius + offset
-    mirrored = mirror_angle(np.arange(ANGLES))
-    use_mirror = ~visible & visible[mirrored]
-    predicted = np.where(use_mirror, last_observed[mirrored], predicted)
-    visible = (last_observed >= predicted - margin) & (last_observed > 0)
+    predicted, visible = _predicted_outline(last_observed, model_radius, margin, axis_angle)
     # a ray that ends on the face's rim (depth like this face's visible outline), not far inside the
     # predicted outline, ends on the outline: the model's outline is off there, not a cut
     if depth is not None and visible.any():
@@ -232,8 +247,7 @@ def face_pixels(
     limit = np.where(visible, last_observed - margin, np.maximum(predicted, last_observed))
 
     rows, cols = np.nonzero(open_missing)
-    angle = np.arctan2(rows - centre[0], cols - centre[1])
-    index = np.rint((angle + np.pi) / (2 * np.pi) * ANGLES).astype(int) % ANGLES
+    index = ray_index(np.arctan2(rows - centre[0], cols - centre[1]))
     radius = np.hypot(rows - centre[0], cols - centre[1])
     face = np.zeros_like(observed)
     face[rows, cols] = radius < limit[index] - 0.5

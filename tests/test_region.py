@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from facefill.outline import enclosed_holes
+from facefill.fill.region import enclosed_holes, face_pixels
 
 
 def test_hole_inside_face_is_enclosed_and_border_region_is_not():
@@ -18,7 +18,6 @@ def test_hole_that_reaches_the_image_border_is_not_enclosed():
     assert not enclosed_holes(missing).any()
 
 
-from facefill.outline import ANGLES, face_pixels  # noqa: E402
 
 
 def _ellipse(height=100, width=90, cy=50.0, cx=44.5, ry=40.0, rx=32.0):
@@ -26,12 +25,9 @@ def _ellipse(height=100, width=90, cy=50.0, cx=44.5, ry=40.0, rx=32.0):
     return ((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1.0
 
 
-def _mirror_angle(index):
-    return (ANGLES // 2 - index) % ANGLES
-
-
 def _rule(observed, model_face):
-    return face_pixels(observed, model_face, (50.0, 44.5), _mirror_angle, margin=3.0)
+    # the axis points down the image through the centre (the face is upright)
+    return face_pixels(observed, model_face, (50.0, 44.5), np.pi / 2, margin=3.0)
 
 
 def test_complete_face_gets_nothing_painted():

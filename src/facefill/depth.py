@@ -1,0 +1,90 @@
+"""Depth images and the missing-value conventions: the form every stage computes in.
+
+A depth image is a 2-D NumPy array of one of the dtypes in
+:data:`SUPPORTED_DTYPES`. One value, the *missing value*, means "no depth
+here": it marks both the background around a face and any hole in it. By
+default it is 255 for 8-bit images (the sample data's white), 0 for 16-bit
+images (the Kinect convention) and NaN for floating-point images.
+
+Inside facefill a depth image is computed on as float64 with NaN for every
+missing pixel (:func:`to_float`) and cast back with :func:`to_dtype`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import UnsupportedImageError
+
+SUPPORTED_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_dtype(dtype: np.dtype, name: str = "image") -> np.dtype:
+    """``dtype`` if it is one of :data:`SUPPORTED_DTYPES`, else an ``UnsupportedImageError`` naming ``name``."""
+    dtype = np.dtype(dtype)
+    if dtype not in SUPPORTED_DTYPES:
+        raise UnsupportedImageError(
+            f"{name}: dtype {dtype} is not supported; expected one of {', '.join(str(d) for d in SUPPORTED_DTYPES)}"
+        )
+    return dtype
+
+
+def default_missing_value(dtype: np.dtype) -> float:
+    """The conventional missing value of a dtype: 255 (8-bit), 0 (16-bit), NaN (float).
+
+    Examples
+    --------
+    >>> default_missing_value(np.dtype("uint8"))
+    255
+    """
+    dtype = check_dtype(dtype, "missing value")
+    if dtype == np.uint8:
+        return 255
+    if dtype == np.uint16:
+        return 0
+    return math.nan
+
+
+def format_size(shape: tuple[int, ...]) -> str:
+    """An image size as users read it: ``WIDTHxHEIGHT`` (e.g. ``116x120``)."""
+    return f"{shape[1]}x{shape[0]}" if len(shape) == 2 else str(tuple(shape))
+
+
+def missing_mask(image: np.ndarray, missing_value: float) -> np.ndarray:
+    """Boolean mask, shape of ``image``, True where the pixel is missing.
+
+    NaN is always missing in a floating-point image, whatever ``missing_value`` is.
+    """
+    if image.dtype.kind == "f":
+        mask = np.isnan(image)
+        if not math.isnan(missing_value):
+            mask |= image == missing_value
+        return mask
+    return image == missing_value
+
+
+def to_float(image: np.ndarray, missing_value: float) -> np.ndarray:
+    """The image as float64 with NaN for missing pixels: the form facefill computes in."""
+    depth = image.astype(np.float64)
+    depth[missing_mask(image, missing_value)] = np.nan
+    return depth
+
+
+def to_dtype(values: np.ndarray, dtype: np.dtype, missing_value: float) -> np.ndarray:
+    """Cast filled values to an image dtype without ever producing the missing value
+    (a fill equal to it would read back as missing: it is nudged one level off)."""
+    if dtype.kind == "f":
+        return values.astype(dtype)
+    info = np.iinfo(dtype)
+    low, high = info.min, info.max
+    if not math.isnan(missing_value):
+        if missing_value == low:
+            low += 1
+        elif missing_value == high:
+            high -= 1
+    values = np.clip(np.rint(values), low, high)
+    if not math.isnan(missing_value) and low < missing_value < high:
+        values[values == missing_value] += 1
+    return values.astype(dtype)

@@ -1,0 +1,176 @@
+"""Learning the PCA prior from training faces, in two passes a chunk at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..frame import OUTLINE_FREQUENCY, mirror
+from .gappy import PCAPrior
+from .pca import (
+    EM_COMPONENTS,
+    StreamingPCA,
+    impute_gaps,
+    principal_components,
+    project_gaps,
+)
+from .tuning import COMPONENT_GRID, choose_settings
+
+#: Distance (as a share of the face's width) over which the fitted shape fades into the mean face.
+REACH_FRACTION = 0.25
+#: Distance (share of the face's width) over which evidence weighs less with its distance from the
+#: hole, down to ``gappy.LOCALITY_FLOOR``. Both chosen on leave-one-out runs of the sample data.
+LOCALITY_FRACTION = 0.06
+#: Training faces held in memory for the gap imputation and the cross-validation: all of a
+#: small training set, an evenly spread sample of a large one (so memory stays bounded).
+SAMPLE_FACES = 200
+#: Directions the chunk-by-chunk PCA keeps between chunks: twice what any fit may use, so
+#: that the directions it drops are too weak to matter (it is exact while the faces span fewer).
+TRACKED_COMPONENTS = 2 * max(COMPONENT_GRID)
+
+
+class FaceStatistics:
+    """What a first pass over the training faces learns: where faces are, how wide, and a sample.
+
+    Feed it the faces in order, a chunk at a time, with :meth:`add`.
+    """
+
+    def __init__(self, n_faces: int, shape: tuple[int, int], sample_faces: int = SAMPLE_FACES):
+        self.n_faces = n_faces
+        self.face_count = np.zeros(shape)
+        self.depth_total = np.zeros(shape)
+        self.width_total = 0.0
+        self.width_count = 0
+        self.sample_index = np.unique(np.linspace(0, n_faces - 1, min(n_faces, sample_faces)).round().astype(int))
+        self.sample: list[np.ndarray] = []
+
+    def add(self, depths: np.ndarray, start: int) -> None:
+        """Count the faces ``depths`` (b, H, W; NaN = background), the ``start``-th to the ``start + b - 1``-th."""
+        face = np.isfinite(depths)
+        self.face_count += face.sum(axis=0)
+        self.depth_total += np.nansum(depths, axis=0)
+        for columns in face.any(axis=1):
+            if columns.any():
+                self.width_total += np.ptp(np.nonzero(columns)[0]) + 1
+                self.width_count += 1
+        wanted = self.sample_index[(self.sample_index >= start) & (self.sample_index < start + len(depths))]
+        self.sample.extend(depths[i - start].copy() for i in wanted)
+
+    @property
+    def frequency(self) -> np.ndarray:
+        """Share of the faces and their mirror images that are face at each pixel."""
+        return (self.face_count + mirror(self.face_count)) / (2 * self.n_faces)
+
+    @property
+    def mirrored_mean(self) -> np.ndarray:
+        """Mean depth of the faces and their mirror images where any is face, NaN elsewhere."""
+        count = self.face_count + mirror(self.face_count)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, (self.depth_total + mirror(self.depth_total)) / count, np.nan)
+
+    @property
+    def face_width(self) -> float:
+        """Mean width (pixels) of the faces' bounding boxes."""
+        return self.width_total / self.width_count if self.width_count else float(self.face_count.shape[1])
+
+
+def fit_prior(
+    depths: np.ndarray,
+    n_components="auto",
+    noise="auto",
+    mirror_weight="auto",
+    families: tuple[str, ...] | None = None,
+    seed: int = 0,
+) -> PCAPrior:
+    """Learn the shape prior from complete faces held in memory (N, H, W; NaN = background).
+
+    See :func:`learn_prior`, which this calls with the faces as one chunk.
+    """
+    statistics = FaceStatistics(len(depths), depths.shape[1:])
+    statistics.add(depths, 0)
+    return learn_prior(statistics, lambda: iter([(0, depths)]), n_components, noise, mirror_weight, families, seed)
+
+
+def learn_prior(
+    statistics: FaceStatistics,
+    chunks,
+    n_components="auto",
+    noise="auto",
+    mirror_weight="auto",
+    families: tuple[str, ...] | None = None,
+    seed: int = 0,
+) -> PCAPrior:
+    """Learn the shape prior in a second pass over the training faces.
+
+    Parameters
+    ----------
+    statistics : FaceStatistics
+        The first pass over the faces.
+    chunks : callable
+        Returns an iterator of ``(start, depths)``: the faces again, in order,
+        a chunk (b, H, W; NaN = background) at a time.
+
+    Every face and its mirror image is a row over the *domain* (the pixels where
+    any of them is face). Its background pixels in the domain are filled in by
+    EM-PCA on the sample of faces (which keep their EM values), and for the
+    other faces by a fit to that EM-PCA; the rows then go through a PCA a chunk
+    at a time. Settings left as ``"auto"`` are chosen by cross-validation on the
+    sample: for up to ``MAX_CV_FOLDS`` of its faces, the prior is refitted
+    without the face and its mirror, the face is hidden with masks of every
+    protocol family, and the settings with the lowest mean absolute error on
+    the hidden face pixels win.
+    """
+    height, width = statistics.face_count.shape
+    frequency = statistics.frequency
+    domain = frequency > 0
+    sample = np.stack(statistics.sample)
+    # background pixels of the sample start from the mean of all faces, known where any face is face
+    sample_rows = impute_gaps(np.concatenate([sample, mirror(sample)])[:, domain], start=statistics.mirrored_mean[domain])
+    gap_mean, gap_components, _ = principal_components(sample_rows, EM_COMPONENTS)
+    position = {int(face): i for i, face in enumerate(statistics.sample_index)}
+    max_k = max(COMPONENT_GRID) if n_components == "auto" else int(n_components)
+    pca = StreamingPCA(keep=max(TRACKED_COMPONENTS, max_k))
+    for start, depths in chunks():
+        rows = np.concatenate([depths, mirror(depths)])[:, domain]
+        rows = project_gaps(rows, gap_mean, gap_components)
+        b = len(depths)
+        for j in range(b):
+            if start + j in position:  # a sampled face keeps the values EM-PCA gave it
+                i = position[start + j]
+                rows[j], rows[b + j] = sample_rows[i], sample_rows[len(sample) + i]
+        pca.add(rows)
+    mean, components, variances, spread = pca.result(max_k)
+    depth_scale = float(np.median(spread)) if spread.size else 1.0
+    depth_scale = depth_scale if depth_scale > 0 else 1.0
+
+    settings = choose_settings(
+        sample, sample_rows, domain, components.shape[0], depth_scale, n_components, noise, mirror_weight, families, seed
+    )
+    face_width = statistics.face_width
+    mean_face = np.full((height, width), np.nan)
+    mean_face[domain] = mean
+    mean_face = _extend_nearest(mean_face)
+    grid_components = np.zeros((components.shape[0], height, width), dtype=np.float32)
+    grid_components[:, domain] = components
+    return PCAPrior(
+        mean=mean_face,
+        components=grid_components,
+        variances=variances,
+        domain=domain,
+        outline=frequency >= OUTLINE_FREQUENCY,
+        depth_scale=depth_scale,
+        **settings,
+        reach=REACH_FRACTION * face_width,
+        locality=LOCALITY_FRACTION * face_width,
+    )
+
+
+def _extend_nearest(image: np.ndarray) -> np.ndarray:
+    """Give NaN pixels the value of the nearest finite pixel."""
+    missing = np.isnan(image)
+    if not missing.any() or missing.all():
+        return np.nan_to_num(image)
+    _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
+    return image[rows, cols]
+
+

@@ -1,0 +1,77 @@
+"""Learning a face frame and a shape prior from complete faces, a chunk at a time."""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .checks import stack_images
+from .depth import to_float
+from .errors import NothingObservedError
+from .frame import FaceFrame
+from .prior import FaceStatistics, PCAPrior, learn_prior
+from .prior.learn import SAMPLE_FACES
+
+AVERAGES = ("mean", "running")
+
+
+def learn(
+    faces: Sequence[np.ndarray],
+    missing_value: float,
+    average: str = "mean",
+    batch_size: int = 1,
+    chunk_size: int = 128,
+    prior_settings: dict | None = None,
+    sample_faces: int = SAMPLE_FACES,
+) -> tuple[FaceFrame, PCAPrior]:
+    """The frame and the prior of ``faces`` (a sequence of (H, W) images of one size and dtype).
+
+    Two passes, ``chunk_size`` faces at a time: the first counts where faces
+    are (and the average face), the second learns the prior (see
+    :func:`facefill.prior.learn_prior`; ``prior_settings`` are its
+    ``n_components``, ``noise`` and ``mirror_weight``). At most ``sample_faces``
+    faces, evenly spread, are held for the gap imputation and the cross-validation.
+    """
+    first = np.asarray(faces[0])
+    # running-average batches must not straddle chunks
+    step = max(1, chunk_size // batch_size) * batch_size if average == "running" else chunk_size
+
+    def chunks() -> Iterator[tuple[int, np.ndarray]]:
+        for start in range(0, len(faces), step):
+            chunk = [faces[i] for i in range(start, min(start + step, len(faces)))]
+            yield start, to_float(stack_images(chunk, reference=first, offset=start), missing_value)
+
+    statistics = FaceStatistics(len(faces), first.shape, sample_faces)
+    running = None
+    for start, depths in chunks():
+        statistics.add(depths, start)
+        if average == "running":
+            running = running_intersection_average(depths, batch_size, running)
+    count = statistics.face_count
+    if not count.any():
+        raise NothingObservedError("every pixel of every training image is missing; there is no face to learn")
+    if average == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_face = np.where(count > 0, statistics.depth_total / count, np.nan)
+    else:
+        mean_face = running
+    prior = learn_prior(statistics, chunks, **(prior_settings or {}))
+    frame = FaceFrame(
+        average=mean_face,
+        frequency=count / len(faces),
+        template=prior.mean,
+        symmetric_frequency=statistics.frequency,
+    )
+    return frame, prior
+
+
+def running_intersection_average(depths: np.ndarray, batch_size: int, average: np.ndarray | None = None) -> np.ndarray:
+    """The original's average: batch means, folded pairwise where both are face (NaN
+    propagates); ``average`` is the fold of the batches before ``depths``."""
+    for start in range(0, len(depths), batch_size):
+        batch = depths[start : start + batch_size]
+        # a pixel is face in a batch only where every image of the batch is face
+        batch_mean = batch.mean(axis=0)
+        average = batch_mean if average is None else (average + batch_mean) / 2
+    return average

@@ -1,0 +1,102 @@
+import os
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from facefill.depth import to_float
+from facefill.evaluate import score
+from facefill.fill import METHODS
+from facefill.fill.region import enclosed_holes
+from facefill.formats import read_depth
+from facefill.masks import make_mask, mask_rng
+from facefill.synth import make_faces
+
+TEST_PEOPLE = (17, 18, 19, 20)
+
+
+
+
+def _hole_mae(model, face, rows, cols):
+    holed = face.copy()
+    holed[rows, cols] = 255
+    filled = model.reconstruct(holed, "auto")
+    assert (filled[rows, cols] != 255).all()
+    return np.abs(filled[rows, cols].astype(float) - face[rows, cols]).mean()
+
+
+def test_a_face_shifted_by_3_pixels_fills_as_well_as_a_centred_one(synthetic_model):
+    centred = make_faces(1, seed=3, jitter=False)[0]
+    shifted = make_faces(1, seed=3, shift=(0.0, 3.0), jitter=False)[0]
+    mae_centred = _hole_mae(synthetic_model, centred, slice(60, 75), slice(30, 50))
+    mae_shifted = _hole_mae(synthetic_model, shifted, slice(60, 75), slice(33, 53))
+    assert mae_shifted < 1.5 * mae_centred + 0.2
+    assert mae_shifted < 1.5
+
+
+class WatchingPrior:
+    """A second prior plugged into auto: the model's own, recording the threads while it is fitted."""
+
+    def __init__(self, prior):
+        self.prior, self.seen = prior, []
+        self.depth_scale, self.mirror_weight = prior.depth_scale, prior.mirror_weight
+
+    def fit(self, depth):
+        self.seen.append({library["filepath"]: library["num_threads"] for library in threadpool_info()})
+        return self.prior.fit(depth)
+
+
+def test_auto_keeps_linear_algebra_to_one_thread_while_it_fills(synthetic_model):
+    # more threads made one face's small systems 3x slower; the limit is lifted afterwards
+    face = to_float(make_faces(1, seed=8)[0], 255)
+    face[40:60, 40:70] = np.nan
+    watching = WatchingPrior(synthetic_model.prior_)
+    before = {library["filepath"]: library["num_threads"] for library in threadpool_info()}
+    filled = METHODS["auto"].run(face, np.isnan(face), synthetic_model.frame_, watching)
+    assert np.isfinite(filled.values[40:60, 40:70]).all()
+    seen = watching.seen
+    # NumPy's and SciPy's own BLAS (their wheels keep them in numpy.libs and scipy.libs); other
+    # packages' (OpenCV's) are not used to fill
+    import scipy
+
+    ours = [path for path in seen[0] if path.startswith((os.path.dirname(np.__file__), os.path.dirname(scipy.__file__)))]
+    assert len(ours) >= 2 and all(seen[0][path] == 1 for path in ours)
+    after = {library["filepath"]: library["num_threads"] for library in threadpool_info()}
+    assert all(after[path] == before.get(path, after[path]) for path in after)
+
+
+def test_a_hole_on_the_midline_is_filled_smoothly(synthetic_model):
+    face = make_faces(1, seed=8, jitter=False)[0]
+    mae = _hole_mae(synthetic_model, face, slice(45, 60), slice(50, 66))  # across the nose
+    assert mae < 2.0
+
+
+@pytest.mark.parametrize("family", ["blobs", "half", "chin", "top", "band"])
+def test_auto_beats_the_original_rule_and_keeps_the_visible_outline(synthetic_model, family):
+    maes = {"auto": [], "seed": []}
+    ious = []
+    for i, face in enumerate(make_faces(4, seed=31)):
+        hidden = make_mask(family, face != 255, mask_rng(0, i, family, 0))
+        given = face.copy()
+        given[hidden] = 255
+        for method in maes:
+            output = synthetic_model.reconstruct(given, method)
+            scores = score(face, given, output, hidden, 255)
+            maes[method].append(scores["mae"])
+            if method == "auto":
+                ious.append(scores["iou"])
+                assert scores["changed"] <= 0.01 * (face != 255).sum()
+    assert np.mean(maes["auto"]) < np.mean(maes["seed"])
+    assert np.mean(ious) > 0.85
+
+
+def test_auto_on_sample_data_never_changes_observed_pixels(dataset, sample_model):
+    for person in TEST_PEOPLE:
+        given = read_depth(dataset / "test" / f"person-{person}" / "frame11_dep.png")
+        filled, confidence = sample_model.reconstruct(given, "auto", return_confidence=True)
+        observed = given != 255
+        np.testing.assert_array_equal(filled[observed], given[observed])
+        assert (filled[enclosed_holes(~observed)] != 255).all()
+        assert (confidence[observed] == 1).all() and (confidence[filled == 255] == 0).all()
+        newly = ~observed & (filled != 255)
+        assert ((confidence[newly] > 0) & (confidence[newly] < 1)).all()

@@ -1,0 +1,111 @@
+import zipfile
+from io import BytesIO
+
+import numpy as np
+import pytest
+
+from facefill.errors import ModelFileError
+from facefill.model import FaceModel
+
+from .conftest import with_hole
+
+QUICK = {"n_components": 4, "noise": 1.0, "mirror_weight": 0.5}
+
+
+def test_save_load_round_trip(tmp_path, faces8):
+    model = FaceModel(average="running", batch_size=3, **QUICK).fit(faces8)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    loaded = FaceModel.load(path)
+    np.testing.assert_array_equal(loaded.mean_, model.mean_)
+    np.testing.assert_array_equal(loaded.frequency_, model.frequency_)
+    assert (loaded.shape_, loaded.dtype_, loaded.missing_value_, loaded.n_images_) == ((120, 116), np.uint8, 255, 12)
+    assert (loaded.average, loaded.batch_size) == ("running", 3)
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        FaceModel.load(tmp_path / "m.npz")
+
+
+def test_load_corrupt_file(tmp_path):
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"PK\x03\x04 definitely not a zip")
+    with pytest.raises(ModelFileError, match="m.npz: not a facefill model file"):
+        FaceModel.load(path)
+
+
+def test_load_foreign_npz(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, weights=np.zeros(3))
+    with pytest.raises(ModelFileError, match="no facefill format tag"):
+        FaceModel.load(path)
+
+
+def _saved_with(path, faces, **changes):
+    """Save a model of ``faces`` to ``path``, then rewrite some of its fields."""
+    FaceModel(**QUICK).fit(faces).save(path)
+    fields = dict(np.load(path))
+    fields.update(changes)
+    np.savez(path, **fields)
+    return path
+
+
+def test_load_future_format_version(tmp_path, faces8):
+    path = _saved_with(tmp_path / "m.npz", faces8, format_version=np.array(99))
+    with pytest.raises(ModelFileError, match="format version 99 is not supported"):
+        FaceModel.load(path)
+
+
+def test_load_damaged_fields(tmp_path, faces8):
+    path = _saved_with(tmp_path / "m.npz", faces8, mean=np.zeros((3, 3)))
+    with pytest.raises(ModelFileError, match="damaged"):
+        FaceModel.load(path)
+
+
+def test_load_refuses_arrays_larger_than_the_model_before_decompressing(tmp_path, faces8):
+    path = tmp_path / "bomb.npz"
+    FaceModel(**QUICK).fit(faces8).save(path)
+    with zipfile.ZipFile(path, "a") as archive:
+        header = BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+        archive.writestr("extra.npy", header.getvalue() + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="array 'extra' declares 8000000000000 bytes, more than a model of 116x120"):
+        FaceModel.load(path)
+
+
+def test_load_refuses_pickled_arrays(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, format=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ModelFileError, match="evil.npz"):
+        FaceModel.load(path)
+
+
+def test_saved_prior_fills_exactly_like_the_fitted_one(tmp_path, faces8):
+    model = FaceModel().fit(faces8[1:])  # cross-validated settings, to check they are kept as "auto"
+    model.save(tmp_path / "m.npz")
+    loaded = FaceModel.load(tmp_path / "m.npz")
+    assert (loaded.prior_.n_components, loaded.prior_.noise) == (model.prior_.n_components, model.prior_.noise)
+    holed = with_hole(faces8[0], slice(40, 70), slice(20, 60), 255)
+    for method in ("auto", "seed"):
+        filled, confidence = model.reconstruct(holed, method, return_confidence=True)
+        loaded_filled, loaded_confidence = loaded.reconstruct(holed, method, return_confidence=True)
+        np.testing.assert_array_equal(loaded_filled, filled)
+        np.testing.assert_array_equal(loaded_confidence, confidence)
+    assert (loaded.n_components, loaded.noise, loaded.mirror_weight) == ("auto", "auto", "auto")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"average": np.array("median")}, "inconsistent sizes or fields"),
+        ({"settings": np.array('{"n_components": 3, "colour": "red"}')}, "settings are not a mapping"),
+        ({"dtype": np.array("complex64")}, "inconsistent sizes or fields"),
+        ({"missing_value": np.array(300.0)}, "missing value 300"),
+        ({"prior_frequency": np.full((120, 116), 2.0)}, "field 'prior_frequency' holds values outside"),
+    ],
+)
+def test_load_names_the_damaged_field(tmp_path, faces8, changes, message):
+    path = _saved_with(tmp_path / "m.npz", faces8, **changes)
+    with pytest.raises(ModelFileError, match=message):
+        FaceModel.load(path)
