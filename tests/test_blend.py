@@ -28,7 +28,7 @@ def test_harmonic_fill_does_not_modify_its_input():
     assert np.isnan(values[0, 1])
 
 
-from facefill.fill.blend import smooth_correction  # noqa: E402
+from facefill.fill.blend import SmoothCorrection, smooth_correction  # noqa: E402
 
 
 def _hole():
@@ -95,3 +95,18 @@ def test_unknown_pixels_without_a_whole_stencil_get_a_finite_correction():
     assert smooth_correction(residual, unknown)[0, 0] == 0.0
     soft = np.where(unknown, 2.0, np.nan)
     assert 0.0 < smooth_correction(residual, unknown, soft=soft, soft_weight=0.5)[0, 0] <= 2.0
+
+
+def test_a_stack_of_residual_fields_is_solved_as_each_field_alone():
+    rng = np.random.default_rng(1)
+    rows, cols = np.mgrid[0:30, 0:40]
+    unknown = (rows - 15) ** 2 / 60 + (cols - 20) ** 2 / 90 < 1
+    residual = np.where(unknown, np.nan, rng.normal(size=unknown.shape))
+    soft = np.where(unknown & (cols > 20), 2.0, np.nan)
+    system = SmoothCorrection(unknown, np.isfinite(residual), 1e-3, np.isfinite(soft), 0.05)
+    stack, softs = np.stack([residual, 3 * residual + 1]), np.stack([soft, -soft])
+    together = system.solve(stack, softs)
+    for field in range(2):
+        alone = smooth_correction(stack[field], unknown, 1e-3, soft=softs[field], soft_weight=0.05)
+        np.testing.assert_allclose(together[field], alone, atol=1e-10)
+    assert np.abs(together[1] - together[0]).max() > 0.5

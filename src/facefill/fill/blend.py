@@ -107,19 +107,146 @@ def _sums(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
 BANDED_LIMIT = 400
 
 
-def _solve_normal(n, low, high, products, diagonal, rhs, bandwidth, banded_limit) -> np.ndarray:
-    """Solve the symmetric positive definite system whose lower triangle sums ``products`` at
-    (``high``, ``low``), plus ``diagonal``, for ``rhs``: by banded Cholesky while
-    ``bandwidth**2 / sqrt(n)`` is at most ``banded_limit``, else by a sparse LU."""
+class SmoothCorrection:
+    """The system of :func:`smooth_correction` for one hole, factorised once and solved for one
+    residual field or a stack of them (the cross-validation scores many prior fits of one hole).
+
+    Parameters
+    ----------
+    unknown : (H, W) bool ndarray
+        Pixels to solve for.
+    known : (H, W) bool ndarray
+        Pixels whose residual is known (only those within two pixels of the hole are read).
+    screening, soft_weight, banded_limit
+        As for :func:`smooth_correction`.
+    soft_known : (H, W) bool ndarray, optional
+        Pixels of the hole with weaker evidence (``soft``).
+    """
+
+    def __init__(
+        self,
+        unknown: np.ndarray,
+        known: np.ndarray,
+        screening: float = 1e-3,
+        soft_known: np.ndarray | None = None,
+        soft_weight: float = 0.0,
+        banded_limit: float = BANDED_LIMIT,
+    ):
+        self.n = n = int(unknown.sum())
+        self.ys, self.xs = np.nonzero(unknown)  # row-major
+        if n == 0:
+            return
+        ring = ndimage.binary_dilation(unknown, iterations=2) & ~unknown & known
+        active = unknown | ring
+        unknown_index = np.full(unknown.shape, -1, dtype=np.int64)
+        unknown_index[unknown] = np.arange(n)
+        # Laplacian rows: pixels of the hole or its first ring whose whole stencil is active
+        centres = ndimage.binary_dilation(unknown) & active
+        padded = np.pad(active, 1)
+        full = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+        rows_r, rows_c = np.nonzero(centres & full)
+        self.m = rows_r.size
+        # each Laplacian row's 5 stencil pixels: unknowns enter the matrix, known residuals its right side
+        stencil_rows, stencil_cols = rows_r[:, None] + _STENCIL_ROWS, rows_c[:, None] + _STENCIL_COLS  # (m, 5)
+        index = unknown_index[stencil_rows, stencil_cols]
+        is_unknown = index >= 0
+        weights = np.broadcast_to(_STENCIL_WEIGHTS, index.shape)
+        known_entries = ~is_unknown
+        self._known_rows = np.nonzero(known_entries)[0]
+        self._known_weights = weights[known_entries]
+        self._known_pixels = (stencil_rows[known_entries], stencil_cols[known_entries])
+        self.position, bandwidth = _numbering(self.ys, self.xs, np.where(is_unknown, index, 0), is_unknown)
+        stencil_position = self.position[np.where(is_unknown, index, 0)]
+        self._unknown_positions = stencil_position[is_unknown]
+        self._unknown_rows = np.nonzero(is_unknown)[0]
+        self._unknown_weights = weights[is_unknown]
+        # each pair of unknowns in a stencil (each unknown with itself included) adds their weights' product
+        first, second = np.triu_indices(len(_STENCIL_WEIGHTS))
+        pair = is_unknown[:, first] & is_unknown[:, second]
+        i, j = stencil_position[:, first][pair], stencil_position[:, second][pair]
+        low, high = np.minimum(i, j), np.maximum(i, j)
+        products = np.broadcast_to(_STENCIL_WEIGHTS[first] * _STENCIL_WEIGHTS[second], pair.shape)[pair]
+        diagonal = np.full(n, screening)
+        self.soft_weight = soft_weight if soft_known is not None else 0.0
+        has_soft = soft_known[self.ys, self.xs] if self.soft_weight > 0 else np.zeros(n, dtype=bool)
+        self._soft_positions = self.position[has_soft]
+        self._soft_pixels = (self.ys[has_soft], self.xs[has_soft])
+        diagonal[self._soft_positions] += self.soft_weight
+        self._solve = _factorised(n, low, high, products, diagonal, bandwidth, banded_limit)
+
+    @property
+    def known_pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of the known residuals the system reads, in the order :meth:`solve_values` takes them."""
+        return self._known_pixels
+
+    @property
+    def soft_pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of the soft evidence the system reads, in the order :meth:`solve_values` takes them."""
+        return self._soft_pixels
+
+    def solve(self, residual: np.ndarray, soft: np.ndarray | None = None) -> np.ndarray:
+        """The correction (shape of ``residual``: (H, W) or a stack (s, H, W)) on the hole, 0 elsewhere.
+
+        ``residual`` is read at the known pixels, ``soft`` at the soft ones.
+        """
+        correction = np.zeros(residual.shape)
+        if self.n == 0:
+            return correction
+        fields = residual.reshape(-1, *residual.shape[-2:])
+        known = fields[:, self._known_pixels[0], self._known_pixels[1]]
+        soft_values = None
+        if self.soft_weight > 0:
+            soft_values = soft.reshape(-1, *soft.shape[-2:])[:, self._soft_pixels[0], self._soft_pixels[1]]
+        values = self.solve_values(known, soft_values)
+        correction.reshape(len(fields), *residual.shape[-2:])[:, self.ys, self.xs] = values
+        return correction
+
+    def solve_values(self, known: np.ndarray, soft: np.ndarray | None = None) -> np.ndarray:
+        """The correction at the hole's pixels (row-major), (s, n), for residuals ``known`` (s, K)
+        at :attr:`known_pixels` and soft evidence ``soft`` (s, S) at :attr:`soft_pixels`."""
+        count, m, n = len(known), self.m, self.n
+        # per field, sums by bincount into consecutive blocks: one call for every field
+        shift = np.arange(count)[:, None]
+        known_values = self._known_weights * known
+        b = -_sums((self._known_rows + shift * m).ravel(), known_values.ravel(), count * m).reshape(count, m)
+        unknown_values = self._unknown_weights * b[:, self._unknown_rows]
+        rhs = _sums((self._unknown_positions + shift * n).ravel(), unknown_values.ravel(), count * n).reshape(count, n)
+        if self.soft_weight > 0:
+            rhs[:, self._soft_positions] += self.soft_weight * soft
+        solution = self._solve(rhs.T if count > 1 else rhs[0])
+        return solution[self.position].T if count > 1 else solution[self.position][None]
+
+
+def _numbering(ys, xs, index, is_unknown) -> tuple[np.ndarray, int]:
+    """Each unknown's position in the system, and the system's half-bandwidth.
+
+    The normal matrix is banded: number the unknowns along rows or along columns,
+    whichever keeps the band narrower (it is then solved by banded Cholesky,
+    2-3x faster than a sparse LU at these sizes).
+    """
+    n = len(ys)
+    along_cols = np.empty(n, dtype=np.int64)
+    along_cols[np.lexsort((ys, xs))] = np.arange(n)
+    orders = (np.arange(n), along_cols)
+    bandwidths = [_bandwidth(order[index], is_unknown) for order in orders]
+    return orders[int(np.argmin(bandwidths))], min(bandwidths)
+
+
+def _factorised(n, low, high, products, diagonal, bandwidth, banded_limit):
+    """A solver of the symmetric positive definite system whose lower triangle sums ``products``
+    at (``high``, ``low``), plus ``diagonal``: banded Cholesky while ``bandwidth**2 / sqrt(n)``
+    is at most ``banded_limit``, else a sparse LU. It takes one right side (n,) or several (n, s)."""
     if bandwidth**2 <= banded_limit * np.sqrt(n):
-        from scipy.linalg import (
-            solveh_banded,  # here, not at the top: see harmonic_fill
+        from scipy.linalg import (  # here, not at the top: see harmonic_fill
+            cho_solve_banded,
+            cholesky_banded,
         )
 
         # entry (i, j), i >= j, sits at [i - j, j] of LAPACK's lower band storage
         band = _sums((high - low) * n + low, products, (bandwidth + 1) * n).reshape(bandwidth + 1, n)
         band[0] += diagonal
-        return solveh_banded(band, rhs, lower=True, check_finite=False)
+        factor = cholesky_banded(band, lower=True, check_finite=False)
+        return lambda rhs: cho_solve_banded((factor, True), rhs, check_finite=False)
     from scipy import sparse
     from scipy.sparse import linalg as sparse_linalg
 
@@ -132,8 +259,7 @@ def _solve_normal(n, low, high, products, diagonal, rhs, bandwidth, banded_limit
         shape=(n, n),
     )
     # a symmetric ordering factorises a symmetric positive definite matrix fastest
-    factor = sparse_linalg.splu(matrix, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
-    return factor.solve(rhs)
+    return sparse_linalg.splu(matrix, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}).solve
 
 
 def smooth_correction(
@@ -174,49 +300,6 @@ def smooth_correction(
     correction : (H, W) float ndarray
         The field on ``unknown``, 0 elsewhere.
     """
-    correction = np.zeros(unknown.shape)
-    n = int(unknown.sum())
-    if n == 0:
-        return correction
-    ring = ndimage.binary_dilation(unknown, iterations=2) & ~unknown & np.isfinite(residual)
-    active = unknown | ring
-    unknown_index = np.full(unknown.shape, -1, dtype=np.int64)
-    unknown_index[unknown] = np.arange(n)
-    # Laplacian rows: pixels of the hole or its first ring whose whole stencil is active
-    centres = ndimage.binary_dilation(unknown) & active
-    padded = np.pad(active, 1)
-    full = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-    rows_r, rows_c = np.nonzero(centres & full)
-    m = rows_r.size
-    # each Laplacian row's 5 stencil pixels: unknowns enter the matrix, known residuals its right side
-    stencil_rows, stencil_cols = rows_r[:, None] + _STENCIL_ROWS, rows_c[:, None] + _STENCIL_COLS  # (m, 5)
-    index = unknown_index[stencil_rows, stencil_cols]
-    is_unknown = index >= 0
-    weights = np.broadcast_to(_STENCIL_WEIGHTS, index.shape)
-    known = ~is_unknown
-    b = -_sums(np.nonzero(known)[0], weights[known] * residual[stencil_rows[known], stencil_cols[known]], m)
-    # The normal matrix is banded: number the unknowns along rows or along columns, whichever keeps
-    # the band narrower, and solve it by banded Cholesky (2-3x faster than a sparse LU at these sizes).
-    ys, xs = np.nonzero(unknown)  # row-major: unknown_index order
-    along_cols = np.empty(n, dtype=np.int64)
-    along_cols[np.lexsort((ys, xs))] = np.arange(n)
-    index = np.where(is_unknown, index, 0)
-    orders = (np.arange(n), along_cols)
-    bandwidths = [_bandwidth(order[index], is_unknown) for order in orders]
-    position, bandwidth = orders[int(np.argmin(bandwidths))], min(bandwidths)
-    stencil_position = position[index]
-    # each pair of unknowns in a stencil (each unknown with itself included) adds their weights' product
-    first, second = np.triu_indices(len(_STENCIL_WEIGHTS))
-    pair = is_unknown[:, first] & is_unknown[:, second]
-    i, j = stencil_position[:, first][pair], stencil_position[:, second][pair]
-    low, high = np.minimum(i, j), np.maximum(i, j)
-    products = np.broadcast_to(_STENCIL_WEIGHTS[first] * _STENCIL_WEIGHTS[second], pair.shape)[pair]
-    diagonal = np.full(n, screening)
-    rhs = _sums(stencil_position[is_unknown], (weights * b[:, None])[is_unknown], n)
-    if soft is not None and soft_weight > 0:
-        soft_values = soft[ys, xs]
-        has_soft = np.isfinite(soft_values)
-        diagonal[position[has_soft]] += soft_weight
-        rhs[position[has_soft]] += soft_weight * soft_values[has_soft]
-    correction[ys, xs] = _solve_normal(n, low, high, products, diagonal, rhs, bandwidth, banded_limit)[position]
-    return correction
+    soft_known = None if soft is None else np.isfinite(soft)
+    system = SmoothCorrection(unknown, np.isfinite(residual), screening, soft_known, soft_weight, banded_limit)
+    return system.solve(residual, soft)
