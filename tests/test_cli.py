@@ -175,10 +175,11 @@ def test_usage_error_exits_2():
 
 
 def test_demo_runs_with_no_data(tmp_path):
-    result = run("demo", "--out", tmp_path / "demo")
+    result = run("demo", "--out", tmp_path / "demo", "--faces", "8")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(f"Demo written to {tmp_path / 'demo'}: comparison picture")
     assert (tmp_path / "demo" / "comparison.png").is_file()  # what it shows: tests/test_demo.py
+    assert len(list((tmp_path / "demo" / "train").glob("*.png"))) == 8
 
 
 def test_python_dash_m_entry_point(tmp_path):

@@ -165,21 +165,13 @@ def _reconstruct(
     if confidence is not None:
         confidence_targets = {src: batch.confidence_path(dst, out, confidence) for src, dst in pairs}
     with _progress(len(pairs), "reconstructing") as advance:
-
-        def show(outcome: batch.Outcome) -> None:
-            if outcome.status == batch.FAILED:
-                _error_line(outcome.message)
-            elif outcome.message:
-                typer.echo(f"note: {outcome.message}", err=True)
-            advance()
-
         try:
             summary = batch.reconstruct_files(
                 face_model,
                 pairs,
                 method,
                 overwrite,
-                on_outcome=show,
+                on_outcome=lambda outcome: _show(outcome, advance),
                 confidence_targets=confidence_targets,
                 workers=batch.default_workers() if workers is None else workers,
                 scheduler=scheduler,
@@ -197,6 +189,15 @@ def _reconstruct(
         typer.echo(f"Report: {page}")
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _show(outcome: batch.Outcome, advance) -> None:
+    """One file's outcome as it comes: an error line, a note, or a step of the progress bar."""
+    if outcome.status == batch.FAILED:
+        _error_line(outcome.message)
+    elif outcome.message:
+        typer.echo(f"note: {outcome.message}", err=True)
+    advance()
 
 
 reconstruct = app.command("reconstruct")(_user_errors(_reconstruct))
@@ -310,11 +311,12 @@ def synth(
 @_user_errors
 def demo(
     out: Path = typer.Option(Path("facefill-demo"), "--out", "-o", help="Folder to write the demo into."),
+    faces: int = typer.Option(40, "--faces", help="Synthetic faces to train on."),
 ) -> None:
     """Generate synthetic faces, train, fill holes of every kind and picture the results."""
     from .demo import run_demo
 
-    paths = run_demo(out)
+    paths = run_demo(out, n_train=whole_number("--faces", faces, minimum=2))
     typer.echo(f"Demo written to {out}: comparison picture {paths['comparison']}, model {paths['model']}")
 
 
