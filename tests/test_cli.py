@@ -133,7 +133,7 @@ def test_rgb_and_mismatched_files_fail_with_clear_messages(tmp_path, trained, fa
     assert result.exit_code == 1
     assert "colour.png: image mode RGB" in result.stderr
     assert "big.png: size 160x200 differs from the model's 116x120" in result.stderr
-    assert "blank.png: every pixel of the image is missing" in result.stderr
+    assert "blank.png: every pixel is missing; there is no face to fill" in result.stderr
     assert "failed 3" in result.stdout
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))
 

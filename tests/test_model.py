@@ -129,7 +129,7 @@ def test_reconstruct_rejects_other_dtype(faces8, model8):
 
 def test_reconstruct_rejects_all_missing_image(faces8, model8):
     model = model8
-    with pytest.raises(NothingObservedError, match="every pixel of the image is missing"):
+    with pytest.raises(NothingObservedError, match="^image: every pixel is missing"):
         model.reconstruct(np.full((120, 116), 255, np.uint8))
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from .depth import missing_mask
 from .errors import FacefillError
-from .formats import read_depth, write_depth
 from .fill import Method
+from .formats import read_depth, write_depth
 from .model import FaceModel
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -85,14 +85,14 @@ def reconstruct_job(task: Task, job: Job) -> Outcome:
     model = task.model
     try:
         image = read_depth(job.source)
-        model.check_image(image, name=str(job.source))
-        nothing_missing = not missing_mask(image, model.missing_value_).any()
+        name = str(job.source)
         if job.confidence_target is None:
-            write_depth(job.target, model.reconstruct(image, method=task.method), durable=DURABLE_OUTPUTS)
+            write_depth(job.target, model.reconstruct(image, task.method, name=name), durable=DURABLE_OUTPUTS)
         else:
-            filled, confidence = model.reconstruct(image, method=task.method, return_confidence=True)
+            filled, confidence = model.reconstruct(image, task.method, return_confidence=True, name=name)
             write_depth(job.confidence_target, confidence, durable=DURABLE_OUTPUTS)
             write_depth(job.target, filled, durable=DURABLE_OUTPUTS)
+        nothing_missing = not missing_mask(image, model.missing_value_).any()  # for the note only
     except FacefillError as exc:
         return Outcome(job.source, FAILED, error_message(job.source, exc), job.target)
     note = f"{job.source}: nothing missing; written unchanged" if nothing_missing else ""

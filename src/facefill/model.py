@@ -127,7 +127,7 @@ class FaceModel:
         return self
 
     def reconstruct(
-        self, image: np.ndarray, method: "str | Method" = "auto", return_confidence: bool = False
+        self, image: np.ndarray, method: "str | Method" = "auto", return_confidence: bool = False, name: str = "image"
     ) -> "np.ndarray | tuple[np.ndarray, np.ndarray]":
         """Fill the missing pixels of a face that the method decides are face.
 
@@ -139,14 +139,15 @@ class FaceModel:
         missing pixels judged background still missing. With
         ``return_confidence``, also a float32 map: 1 for observed pixels, 0 for
         background, in between for filled pixels (lower further from observed
-        pixels and, for ``auto``, where the model is uncertain).
+        pixels and, for ``auto``, where the model is uncertain). Errors name the
+        image ``name`` (a file's path, say).
         """
         method = get_method(method)
         image = np.asarray(image)
-        self.check_image(image)
+        self.check_image(image, name)
         missing = missing_mask(image, self.missing_value_)
         if missing.all():
-            raise NothingObservedError("every pixel of the image is missing; there is no face to fill")
+            raise NothingObservedError(f"{name}: every pixel is missing; there is no face to fill")
         result = image.copy()
         if not missing.any():
             return (result, np.ones(image.shape, dtype=np.float32)) if return_confidence else result

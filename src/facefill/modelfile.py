@@ -179,6 +179,7 @@ def _numbers(fields: dict, name: str, shape, low: float, high: float, nan: bool 
 MAX_MODEL_COMPONENTS = 256
 #: Bytes any field may hold beyond its per-pixel size (scalars, strings, the settings' JSON).
 SMALL_FIELD_BYTES = 65536
+_FLOAT32_BYTES, _FLOAT64_BYTES = np.dtype(np.float32).itemsize, np.dtype(np.float64).itemsize
 #: Bytes of the ``shape`` field: two int64.
 SHAPE_FIELD_BYTES = 16
 
@@ -205,7 +206,8 @@ def _check_declared_sizes(path: Path, data: bytes) -> None:
     if not (0 < height and 0 < width and height * width <= MAX_PIXELS):
         raise ModelFileError(f"{path}: facefill model file is damaged (image size {width}x{height})")
     for name, size in declared.items():
-        limit = (MAX_MODEL_COMPONENTS * 4 if name == "prior_components" else 8) * height * width + SMALL_FIELD_BYTES
+        per_pixel = MAX_MODEL_COMPONENTS * _FLOAT32_BYTES if name == "prior_components" else _FLOAT64_BYTES
+        limit = per_pixel * height * width + SMALL_FIELD_BYTES
         if size > limit:
             raise ModelFileError(
                 f"{path}: facefill model file is damaged: array {name!r} declares {size} bytes, "

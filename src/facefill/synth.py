@@ -91,16 +91,17 @@ def _gauss(x, y, x0, y0, sx, sy):
 
 def _face(rng: np.random.Generator, height: int, width: int, shift, jitter: bool) -> tuple[np.ndarray, np.ndarray]:
     """Nearness in [0, ~1] (1 at the nose tip) and the face silhouette, in pixels."""
-    # Geometry in units of the sample data (116x120), scaled to the requested size.
-    scale = width / 116.0
+    # Geometry in pixels of the sample data's size (DEFAULT_SHAPE), scaled to the requested size.
+    scale = width / DEFAULT_SHAPE[1]
+    vertical = height / DEFAULT_SHAPE[0]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     pose = rng.normal(0, 1, 4) * jitter
     cx = (width - 1) / 2 + (shift[1] + pose[0] * 1.0) * scale
-    cy = height * 0.46 + (shift[0] + pose[1] * 1.5) * height / 120
+    cy = height * 0.46 + (shift[0] + pose[1] * 1.5) * vertical
     roll = np.deg2rad(pose[2] * 2.0)
     yaw = pose[3] * 0.04
     half_width = 42.5 * scale * rng.uniform(0.93, 1.07)
-    half_height = 57.0 * height / 120 * rng.uniform(0.94, 1.06)
+    half_height = 57.0 * vertical * rng.uniform(0.94, 1.06)
     # Face coordinates: u across (-1..1), v down (-1 top .. 1 chin).
     dx, dy = xs - cx, ys - cy
     u = (np.cos(roll) * dx + np.sin(roll) * dy) / half_width
