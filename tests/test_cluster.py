@@ -46,7 +46,7 @@ def test_cluster_writes_the_same_bytes_and_summary_as_one_process(tmp_path, mode
 def test_an_address_without_a_scheduler_is_a_clear_error(tmp_path, model):
     with pytest.raises(SchedulerError, match="--scheduler 'tcp://127.0.0.1:9': cannot reach a Dask scheduler there"):
         batch.reconstruct_files(
-            model, [(tmp_path / "a.png", tmp_path / "b.png")], scheduler="tcp://127.0.0.1:9", connect_timeout=1
+            model, [(tmp_path / "a.png", tmp_path / "b.png")], scheduler="tcp://127.0.0.1:9", connect_timeout=0.2
         )
 
 

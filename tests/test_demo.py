@@ -17,7 +17,7 @@ PANELS = ("input", *DEMO_METHODS, "truth")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    return out, run_demo(out, n_train=16)
+    return out, run_demo(out, n_train=10)
 
 
 def _panel(picture: np.ndarray, row: int, column: int) -> np.ndarray:
@@ -62,5 +62,5 @@ def test_the_filled_faces_are_the_models_fills_and_beat_the_original_rule(demo):
 
 def test_the_demo_writes_its_training_faces_and_the_models_picture(demo):
     out, paths = demo
-    assert len(list((out / "train").glob("*.png"))) == 16
+    assert len(list((out / "train").glob("*.png"))) == 10
     assert paths["model"].with_suffix(".png").is_file()

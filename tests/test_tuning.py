@@ -1,23 +1,75 @@
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
-from facefill.prior import fit_prior
+from facefill.fill.auto import blend
+from facefill.frame import mirror
+from facefill.masks import make_mask, mask_rng
+from facefill.prior import FaceStatistics, learn_prior
 from facefill.synth import make_faces
+from facefill.tuning import COMPONENT_GRID, MIRROR_WEIGHT_GRID, NOISE_GRID, choose_settings, cross_validate, setting_errors
+
+AUTO = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto"}
 
 
-def test_fit_prior_chooses_settings_by_cross_validation():
+@pytest.fixture(scope="module")
+def learned():
+    """A prior learned from 12 small faces (NaN background), before its settings are chosen."""
     faces = make_faces(12, shape=(60, 58), seed=4).astype(float)
     faces[faces == 255] = np.nan
-    prior = fit_prior(faces)
-    assert 0 <= prior.n_components <= prior.components.shape[0]
-    assert prior.noise > 0 and prior.mirror_weight >= 0 and np.isfinite(prior.cv_error)
+    statistics = FaceStatistics(len(faces), faces.shape[1:])
+    statistics.add(faces, 0)
+    return learn_prior(statistics, lambda: iter([(0, faces)]))
+
+
+def test_the_learned_prior_is_symmetric_and_defined_everywhere(learned):
+    prior = learned.prior
     assert prior.mean.shape == (60, 58) and np.isfinite(prior.mean).all()
     # mirrored faces are in the training set: the mean face is symmetric
-    np.testing.assert_allclose(prior.mean[prior.domain], prior.mean[:, ::-1][prior.domain], atol=1e-9)
+    np.testing.assert_allclose(prior.mean[prior.domain], mirror(prior.mean)[prior.domain], atol=1e-9)
 
 
-def test_fixed_settings_are_kept():
-    faces = make_faces(6, shape=(60, 58), seed=4).astype(float)
-    faces[faces == 255] = np.nan
-    prior = fit_prior(faces, n_components=2, noise=1.5, mirror_weight=0.3)
-    assert (prior.n_components, prior.noise, prior.mirror_weight) == (2, 1.5, 0.3)
-    assert np.isnan(prior.cv_error)
+@pytest.mark.parametrize("family", ["blobs", "half", "chin"])
+def test_a_setting_is_scored_by_the_fill_auto_runs_with_it(learned, family):
+    prior, truth = learned.prior, learned.sample[0]
+    hidden = make_mask(family, np.isfinite(truth), mask_rng(0, 0, family, 0))
+    target = hidden & np.isfinite(truth)
+    depth = np.where(hidden, np.nan, truth)
+    errors = setting_errors(prior, depth, truth, target, [6], [1.5], [0.5])
+    # the same setting, run as reconstruction runs it: the prior's fit, then auto's blend
+    fitted = replace(prior, n_components=6, noise=1.5, mirror_weight=0.5)
+    prediction = fitted.fit(depth).prediction
+    residual = np.where(np.isfinite(depth), depth - prediction, 0.0)
+    residual[target] = np.nan
+    soft = np.where(target, mirror(depth) - prediction, np.nan)
+    filled = prediction + blend(target, np.isfinite(mirror(depth)), 0.5).solve(residual, soft)
+    assert errors.shape == (1, 1, 1)
+    # equal up to the float32 in which the fill forms its products
+    assert errors[0, 0, 0] == pytest.approx(np.abs(filled - truth)[target].mean(), rel=1e-5)
+
+
+def test_the_chosen_settings_have_the_lowest_cross_validated_error(learned):
+    chosen = choose_settings(learned.sample, learned.sample_rows, learned.prior, **AUTO)
+    depth_scale = learned.prior.depth_scale
+    grid_k = [k for k in COMPONENT_GRID if k <= len(learned.prior.components)]
+    grid_noise = [depth_scale * g for g in NOISE_GRID]
+    errors = cross_validate(
+        learned.sample, learned.sample_rows, learned.prior, grid_k, grid_noise, list(MIRROR_WEIGHT_GRID),
+        ("blobs", "half", "chin", "top", "band"), 0,
+    )
+    assert chosen["cv_error"] == pytest.approx(errors.min())
+    k, noise, weight = np.unravel_index(np.argmin(errors), errors.shape)
+    assert (chosen["n_components"], chosen["noise"], chosen["mirror_weight"]) == (
+        grid_k[k], pytest.approx(grid_noise[noise]), MIRROR_WEIGHT_GRID[weight]
+    )
+    # the choice matters: the worst setting fills far worse than the best
+    assert errors.max() > 1.5 * errors.min()
+
+
+def test_settings_given_are_kept_and_only_the_rest_is_chosen(learned):
+    chosen = choose_settings(learned.sample, learned.sample_rows, learned.prior, n_components=2, noise=1.5, mirror_weight="auto")
+    assert (chosen["n_components"], chosen["noise"]) == (2, 1.5) and chosen["mirror_weight"] in MIRROR_WEIGHT_GRID
+    fixed = choose_settings(learned.sample, learned.sample_rows, learned.prior, n_components=2, noise=1.5, mirror_weight=0.3)
+    assert (fixed["n_components"], fixed["noise"], fixed["mirror_weight"]) == (2, 1.5, 0.3)
+    assert np.isnan(fixed["cv_error"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -11,7 +12,8 @@ from .depth import to_float
 from .errors import NothingObservedError
 from .frame import FaceFrame
 from .prior import FaceStatistics, PCAPrior, learn_prior
-from .prior.learn import SAMPLE_FACES
+from .prior.learn import MAX_COMPONENTS, SAMPLE_FACES
+from .tuning import choose_settings
 
 AVERAGES = ("mean", "running")
 
@@ -29,8 +31,9 @@ def learn(
 
     Two passes, ``chunk_size`` faces at a time: the first counts where faces
     are (and the average face), the second learns the prior (see
-    :func:`facefill.prior.learn_prior`; ``prior_settings`` are its
-    ``n_components``, ``noise`` and ``mirror_weight``). At most ``sample_faces``
+    :func:`facefill.prior.learn_prior`) and chooses its settings
+    (:func:`facefill.tuning.choose_settings`; ``prior_settings`` are its
+    ``n_components``, ``noise`` and ``mirror_weight``, each ``"auto"`` by default). At most ``sample_faces``
     faces, evenly spread, are held for the gap imputation and the cross-validation.
     """
     first = np.asarray(faces[0])
@@ -56,7 +59,10 @@ def learn(
             mean_face = np.where(count > 0, statistics.depth_total / count, np.nan)
     else:
         mean_face = running
-    prior = learn_prior(statistics, chunks, **(prior_settings or {}))
+    settings = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", **(prior_settings or {})}
+    n_components = settings["n_components"]
+    learned = learn_prior(statistics, chunks, MAX_COMPONENTS if n_components == "auto" else int(n_components))
+    prior = replace(learned.prior, **choose_settings(learned.sample, learned.sample_rows, learned.prior, **settings))
     frame = FaceFrame(
         average=mean_face,
         frequency=count / len(faces),

@@ -165,26 +165,36 @@ class PCAPrior:
         """Fit the prior to a face in the frame (``depth`` (H, W), NaN where missing)."""
         evidence = self.evidence(depth, with_mirror=self.mirror_weight > 0)
         k = self.n_components
-        design = self._components_by_pixel[evidence.pixels]  # float32: ample for depths
+        design = self.design(evidence.pixels)
         target = evidence.values - self.mean.ravel()[evidence.pixels]
         gappy = gappy_fit(design, target, evidence.weights(self.mirror_weight), self.variances[:k], self.noise)
         return PCAFit(self.predict(gappy.offset, gappy.coefficients, evidence.distance), gappy, self)
 
-    def predict(self, offset: float, coefficients: np.ndarray, distance: np.ndarray, where=None) -> np.ndarray:
-        """The face the coefficients describe (at the pixels ``where``, or all), the fitted shape
-        faded into the mean face with the ``distance`` from any evidence."""
-        k = len(coefficients)
+    def design(self, pixels: np.ndarray) -> np.ndarray:
+        """(m, n_components) float32: the fitted components at the flat ``pixels`` (float32 is
+        ample for depths)."""
+        return self._components_by_pixel[pixels]
+
+    def predict(self, offset, coefficients: np.ndarray, distance: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        """The face that ``offset`` and ``coefficients`` describe, the fitted shape faded into the
+        mean face with the ``distance`` from any evidence.
+
+        Without ``where``: the (H, W) face for one fit. With a mask ``where``:
+        its pixels only, for one fit or a batch (``offset`` (s,), ``coefficients`` (s, k): (s, t)).
+        """
+        k = np.shape(coefficients)[-1]
         if where is None:
             # in the components' float32: upcasting the (k, H, W) stack would cost more than the product
             shape_term = coefficients.astype(np.float32) @ self.components[:k].reshape(k, self.domain.size)
             shape_term = shape_term.reshape(self.domain.shape).astype(np.float64)
-            mean = self.mean
-        else:
-            shape_term = self.components[:k][:, where].T.astype(np.float64) @ coefficients
-            distance, mean = distance[where], self.mean[where]
+            return self.mean + offset + shape_term * self._fade(distance)
+        shape_term = np.asarray(coefficients) @ self.components[:k][:, where].astype(np.float64)
+        return self.mean[where] + np.asarray(offset)[..., None] + shape_term * self._fade(distance[where])
+
+    def _fade(self, distance: np.ndarray) -> np.ndarray:
         # far from any evidence the fitted shape is extrapolation, worse than the mean face
         # (on leave-one-out runs of the sample data): fade it out with the distance
-        return mean + offset + shape_term * np.exp(-distance / self.reach)
+        return np.exp(-distance / self.reach)
 
 
 @dataclass

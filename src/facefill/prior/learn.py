@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 from scipy import ndimage
 
@@ -14,7 +16,6 @@ from .pca import (
     principal_components,
     project_gaps,
 )
-from .tuning import COMPONENT_GRID, choose_settings
 
 #: Distance (as a share of the face's width) over which the fitted shape fades into the mean face.
 REACH_FRACTION = 0.25
@@ -24,9 +25,11 @@ LOCALITY_FRACTION = 0.06
 #: Training faces held in memory for the gap imputation and the cross-validation: all of a
 #: small training set, an evenly spread sample of a large one (so memory stays bounded).
 SAMPLE_FACES = 200
+#: Most components a prior keeps (and its settings' cross-validation tries).
+MAX_COMPONENTS = 64
 #: Directions the chunk-by-chunk PCA keeps between chunks: twice what any fit may use, so
 #: that the directions it drops are too weak to matter (it is exact while the faces span fewer).
-TRACKED_COMPONENTS = 2 * max(COMPONENT_GRID)
+TRACKED_COMPONENTS = 2 * MAX_COMPONENTS
 
 
 class FaceStatistics:
@@ -74,32 +77,26 @@ class FaceStatistics:
         return self.width_total / self.width_count if self.width_count else float(self.face_count.shape[1])
 
 
-def fit_prior(
-    depths: np.ndarray,
-    n_components="auto",
-    noise="auto",
-    mirror_weight="auto",
-    families: tuple[str, ...] | None = None,
-    seed: int = 0,
-) -> PCAPrior:
-    """Learn the shape prior from complete faces held in memory (N, H, W; NaN = background).
-
-    See :func:`learn_prior`, which this calls with the faces as one chunk.
-    """
+def fit_prior(depths: np.ndarray, n_components: int, noise: float, mirror_weight: float) -> PCAPrior:
+    """A prior with the given settings, learned from complete faces held in memory (N, H, W;
+    NaN = background): :func:`learn_prior` with the faces as one chunk."""
     statistics = FaceStatistics(len(depths), depths.shape[1:])
     statistics.add(depths, 0)
-    return learn_prior(statistics, lambda: iter([(0, depths)]), n_components, noise, mirror_weight, families, seed)
+    learned = learn_prior(statistics, lambda: iter([(0, depths)]), int(n_components))
+    settings = {"n_components": min(int(n_components), len(learned.prior.components)), "noise": float(noise)}
+    return replace(learned.prior, **settings, mirror_weight=float(mirror_weight))
 
 
-def learn_prior(
-    statistics: FaceStatistics,
-    chunks,
-    n_components="auto",
-    noise="auto",
-    mirror_weight="auto",
-    families: tuple[str, ...] | None = None,
-    seed: int = 0,
-) -> PCAPrior:
+@dataclass
+class LearnedPrior:
+    """A prior learned from training faces, with what choosing its settings needs."""
+
+    prior: PCAPrior  # with every learned component and provisional settings
+    sample: np.ndarray  # (N, H, W) the sample of training faces, NaN background
+    sample_rows: np.ndarray  # (2N, domain pixels) the sample and its mirror images, gaps filled
+
+
+def learn_prior(statistics: FaceStatistics, chunks, max_components: int = MAX_COMPONENTS) -> LearnedPrior:
     """Learn the shape prior in a second pass over the training faces.
 
     Parameters
@@ -109,16 +106,15 @@ def learn_prior(
     chunks : callable
         Returns an iterator of ``(start, depths)``: the faces again, in order,
         a chunk (b, H, W; NaN = background) at a time.
+    max_components : int
+        Most components the prior keeps.
 
     Every face and its mirror image is a row over the *domain* (the pixels where
     any of them is face). Its background pixels in the domain are filled in by
     EM-PCA on the sample of faces (which keep their EM values), and for the
     other faces by a fit to that EM-PCA; the rows then go through a PCA a chunk
-    at a time. Settings left as ``"auto"`` are chosen by cross-validation on the
-    sample: for up to ``MAX_CV_FOLDS`` of its faces, the prior is refitted
-    without the face and its mirror, the face is hidden with masks of every
-    protocol family, and the settings with the lowest mean absolute error on
-    the hidden face pixels win.
+    at a time. The prior's settings are provisional (every component, noise at
+    the depth scale, no mirror weight): ``facefill.tuning`` chooses them.
     """
     height, width = statistics.face_count.shape
     frequency = statistics.frequency
@@ -128,41 +124,38 @@ def learn_prior(
     sample_rows = impute_gaps(np.concatenate([sample, mirror(sample)])[:, domain], start=statistics.mirrored_mean[domain])
     gap_mean, gap_components, _ = principal_components(sample_rows, EM_COMPONENTS)
     position = {int(face): i for i, face in enumerate(statistics.sample_index)}
-    max_k = max(COMPONENT_GRID) if n_components == "auto" else int(n_components)
-    pca = StreamingPCA(keep=max(TRACKED_COMPONENTS, max_k))
+    pca = StreamingPCA(keep=max(TRACKED_COMPONENTS, max_components))
     for start, depths in chunks():
-        rows = np.concatenate([depths, mirror(depths)])[:, domain]
-        rows = project_gaps(rows, gap_mean, gap_components)
+        rows = project_gaps(np.concatenate([depths, mirror(depths)])[:, domain], gap_mean, gap_components)
         b = len(depths)
         for j in range(b):
             if start + j in position:  # a sampled face keeps the values EM-PCA gave it
                 i = position[start + j]
                 rows[j], rows[b + j] = sample_rows[i], sample_rows[len(sample) + i]
         pca.add(rows)
-    mean, components, variances, spread = pca.result(max_k)
+    mean, components, variances, spread = pca.result(max_components)
     depth_scale = float(np.median(spread)) if spread.size else 1.0
     depth_scale = depth_scale if depth_scale > 0 else 1.0
-
-    settings = choose_settings(
-        sample, sample_rows, domain, components.shape[0], depth_scale, n_components, noise, mirror_weight, families, seed
-    )
     face_width = statistics.face_width
     mean_face = np.full((height, width), np.nan)
     mean_face[domain] = mean
-    mean_face = _extend_nearest(mean_face)
     grid_components = np.zeros((components.shape[0], height, width), dtype=np.float32)
     grid_components[:, domain] = components
-    return PCAPrior(
-        mean=mean_face,
+    prior = PCAPrior(
+        mean=_extend_nearest(mean_face),
         components=grid_components,
         variances=variances,
         domain=domain,
         outline=frequency >= OUTLINE_FREQUENCY,
         depth_scale=depth_scale,
-        **settings,
+        n_components=components.shape[0],
+        noise=depth_scale,
+        mirror_weight=0.0,
+        cv_error=float("nan"),
         reach=REACH_FRACTION * face_width,
         locality=LOCALITY_FRACTION * face_width,
     )
+    return LearnedPrior(prior, sample, sample_rows)
 
 
 def _extend_nearest(image: np.ndarray) -> np.ndarray:
