@@ -1,6 +1,6 @@
-import re
-
 """The command line, in-process: exit codes, messages, files written."""
+
+import re
 
 import numpy as np
 import pytest
@@ -271,3 +271,67 @@ def test_synth_in_chunks_starts_with_the_same_faces(tmp_path):
     assert len(written) == 5 and [p.name for p in paths] == [f"face-{i:04d}.png" for i in range(5)]
     np.testing.assert_array_equal(np.stack(written[:2]), make_faces(2, shape=(40, 40), seed=0))
     assert len({w.tobytes() for w in written}) == 5  # later chunks are other faces
+
+
+# ------------------------------------------- adversarial names and options
+def _hashes(folder):
+    import hashlib
+
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("command", "exit_code", "expected"),
+    [
+        (["train", "{inputs}", "--model", "{tmp}/m.npz", "--missing-value", "inf"], 1, "Error: --missing-value 'inf' is not a number"),
+        (["train", "{inputs}", "--model", "{tmp}/m.npz", "--missing-value", "-1e400"], 1, "Error: --missing-value '-1e400' is not a number"),
+        (["evaluate", "{inputs}", "--seed", "-5"], 1, "Error: --seed -5 is not valid; expected a whole number >= 0"),
+        (["synth", "{tmp}/s", "--seed", "-1"], 1, "Error: --seed -1 is not valid; expected a whole number >= 0"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--workers", "1000000000"], 0, "note: --workers 1000000000 is more than the"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--workers", "3000000000"], 0, "note: --workers 3000000000 is more than the"),
+        (["reconstruct", "{inputs}/p0/face.png", "--out", "{tmp}/f.png", "--model", "{model}", "--confidence", "{tmp}/c"], 0, ""),
+    ],
+)
+def test_adversarial_options_end_cleanly_and_leave_inputs_alone(tmp_path, trained, faces8, command, exit_code, expected):
+    inputs = tmp_path / "in"
+    _holed_folder(inputs, faces8[:3], 255)
+    before = _hashes(inputs)
+    args = [a.format(inputs=inputs, tmp=tmp_path, model=trained) for a in command]
+    result = run(*args)
+    assert result.exit_code == exit_code, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr + result.stdout
+    assert _hashes(inputs) == before
+
+
+def test_a_huge_worker_count_starts_no_more_processes_than_cores_and_chunks():
+    from facefill import batch
+
+    assert batch.usable_workers(10**9, 4) == 1  # 4 files: one chunk
+    assert batch.usable_workers(10**9, 10**6) == batch.default_workers()
+
+
+def test_a_single_file_with_an_explicit_output_name_gets_its_confidence_map(tmp_path, trained, faces8):
+    write_depth(tmp_path / "one.png", with_hole(faces8[0], slice(40, 70), slice(30, 60), 255))
+    result = run("reconstruct", tmp_path / "one.png", "--out", tmp_path / "filled.png", "--model", trained, "--confidence", tmp_path / "c")
+    assert result.exit_code == 0, result.stderr
+    assert read_depth(tmp_path / "c" / "filled.tif").dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["bad\nError: all fine.png", "\x1b[2Jclear.png", "tab\there.png"])
+def test_names_are_printed_escaped_so_they_cannot_forge_lines_or_move_the_terminal(tmp_path, trained, name):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / name).write_text("not an image")
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and repr(name)[1:-1] in lines[0]
+    assert "\x1b" not in result.stderr + result.stdout and "\t" not in result.stderr
+
+
+def test_names_are_escaped_in_the_html_report(tmp_path, trained, faces8):
+    name = "<img src=x onerror=alert(1)>'.png"
+    write_depth(tmp_path / "in" / name, with_hole(faces8[0], slice(40, 70), slice(30, 60), 255))
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained, "--report", tmp_path / "r")
+    assert result.exit_code == 0, result.stderr
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;&#x27;.png" in html

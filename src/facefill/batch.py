@@ -22,7 +22,7 @@ from .fill import Method, get_method
 from .formats import FORMAT_DTYPES, read_depth
 from .jobs import DONE, FAILED, SKIPPED, Job, Outcome, Summary, Task, error_message
 from .model import FaceModel
-from .runners import InProcess, Processes, available_cores
+from .runners import InProcess, Processes, available_cores, chunks
 
 __all__ = [
     "DONE", "FAILED", "SKIPPED", "ImageFiles", "Outcome", "Summary", "confidence_path", "default_workers",
@@ -111,7 +111,9 @@ def confidence_path(target: Path, out: Path, confidence_dir: Path) -> Path:
     """Where the confidence map of ``target`` goes: its path below ``out``, moved to ``confidence_dir``, as .tif."""
     try:
         relative = target.relative_to(out)
-    except ValueError:  # a single file written to an explicit output path
+    except ValueError:
+        relative = Path(target.name)
+    if relative == Path("."):  # a single file written to an explicit output path: out is the file
         relative = Path(target.name)
     return confidence_dir / relative.with_suffix(".tif")
 
@@ -145,7 +147,8 @@ def reconstruct_files(
     confidence_targets : dict, optional
         Maps sources to the paths of their confidence maps.
     workers : int, default 1
-        Processes on this machine; 1 runs in this process.
+        Processes on this machine; 1 runs in this process. At most one per
+        core and one per chunk of files are started (:func:`usable_workers`).
     scheduler : str, optional
         Address of a Dask distributed scheduler (e.g. ``tcp://10.0.0.5:8786``)
         whose workers read and write the files; the model is sent to each
@@ -177,7 +180,8 @@ def reconstruct_files(
     if scheduler is not None:
         runner = DaskRunner(scheduler, connect_timeout)
     else:
-        runner = InProcess() if workers == 1 or len(jobs) <= 1 else Processes(workers)
+        workers = usable_workers(workers, len(jobs))
+        runner = InProcess() if workers == 1 else Processes(workers)
     if runner.run(Task(model, method, overwrite), jobs, record):
         remove_stale_temporaries(outputs)  # left by workers stopped when one of them died
     return Summary(outcomes)  # type: ignore[arg-type]
@@ -186,3 +190,10 @@ def reconstruct_files(
 def default_workers() -> int:
     """The workers a batch uses by default: one per core this process may use."""
     return available_cores()
+
+
+def usable_workers(requested: int, files: int) -> int:
+    """The processes a batch of ``files`` starts for ``requested`` workers: no more than the cores
+    (more only fight for them, and a huge number would exhaust the machine) nor than the chunks
+    of files (an idle process costs its start)."""
+    return max(1, min(requested, available_cores(), len(chunks(files))))

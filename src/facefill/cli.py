@@ -42,17 +42,29 @@ def _user_errors(command):
         try:
             return command(*args, **kwargs)
         except FacefillError as exc:
-            typer.echo(f"Error: {exc}", err=True)
+            _error_line(str(exc))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:  # Ctrl-C: outputs are atomic, so nothing half-written is left
-            typer.echo("Error: interrupted", err=True)
+            _error_line("interrupted")
             raise typer.Exit(130) from None
 
     return wrapper
 
 
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on (newlines, escape sequences, other
+    control characters) written as its Python escape: a file name can neither forge a line nor
+    move the cursor."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def _echo(text: str, err: bool = False) -> None:
+    """Every line the command line prints goes through here, escaped."""
+    typer.echo(printable(text), err=err)
+
+
 def _error_line(message: str) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    _echo(f"Error: {message}", err=True)
 
 
 def parse_missing_value(text: Optional[str]) -> Optional[float]:
@@ -62,7 +74,9 @@ def parse_missing_value(text: Optional[str]) -> Optional[float]:
     try:
         value = float(text)
     except ValueError:
-        raise InvalidParameterError(f"--missing-value {text!r} is not a number; expected e.g. 255, 0 or nan") from None
+        value = math.inf  # refused below, with the same message
+    if math.isinf(value):
+        raise InvalidParameterError(f"--missing-value {text!r} is not a number; expected e.g. 255, 0 or nan")
     return value if math.isnan(value) or value != int(value) else int(value)
 
 
@@ -122,11 +136,11 @@ def train(
     estimator.fit(images, parse_missing_value(missing_value))
     estimator.save(model)
     preview = save_model_preview(estimator, model)
-    typer.echo(
+    _echo(
         f"Trained on {len(images)} faces of {estimator.shape_[1]}x{estimator.shape_[0]} {estimator.dtype_}: "
         f"{model} (average face: {preview})"
     )
-    typer.echo(summary.line("read"))
+    _echo(summary.line("read"))
     if summary.failed:
         raise typer.Exit(1)
 
@@ -157,8 +171,11 @@ def _reconstruct(
     Existing outputs are skipped, so after an interruption the same command finishes the rest.
     """
     get_method(method)
+    cores = batch.default_workers()
     if workers is not None:
         whole_number("--workers", workers)
+        if workers > cores:
+            _echo(f"note: --workers {workers} is more than the {cores} cores of this machine; using {cores}", err=True)
     face_model = FaceModel.load(model)
     pairs = batch.plan_outputs(input_path, out)
     confidence_targets = None
@@ -173,20 +190,20 @@ def _reconstruct(
                 overwrite,
                 on_outcome=lambda outcome: _show(outcome, advance),
                 confidence_targets=confidence_targets,
-                workers=batch.default_workers() if workers is None else workers,
+                workers=cores if workers is None else workers,
                 scheduler=scheduler,
                 connect_timeout=connect_timeout,
             )
         except KeyboardInterrupt:
             _error_line(f"interrupted; outputs written so far are complete; run the same command again to finish {out}")
             raise typer.Exit(130) from None
-    typer.echo(f"{summary.line('reconstructed')} -> {out}")
+    _echo(f"{summary.line('reconstructed')} -> {out}")
     if report is not None:
         from .report import write_reconstruction_report
 
         records = [(str(o.source), o.source, o.target) for o in summary.outcomes if o.status == batch.DONE]
         page = write_reconstruction_report(records, face_model.missing_value_, report)
-        typer.echo(f"Report: {page}")
+        _echo(f"Report: {page}")
     if summary.failed:
         raise typer.Exit(1)
 
@@ -196,7 +213,7 @@ def _show(outcome: batch.Outcome, advance) -> None:
     if outcome.status == batch.FAILED:
         _error_line(outcome.message)
     elif outcome.message:
-        typer.echo(f"note: {outcome.message}", err=True)
+        _echo(f"note: {outcome.message}", err=True)
     advance()
 
 
@@ -227,6 +244,8 @@ def evaluate(
     """Score methods against baselines by the leave-one-out protocol (PROTOCOL.md) on complete faces."""
     from . import evaluate as protocol
 
+    whole_number("--seed", seed, minimum=0)
+    whole_number("--masks-per-face", masks_per_face)
     paths = find_images(data_dir)
     images, loaded = batch.load_training_images(paths)
     for outcome in loaded.failed:
@@ -245,12 +264,12 @@ def evaluate(
             on_case=advance,
         )
     for name, why in result.skipped.items():
-        typer.echo(f"note: skipped {name}: {why}", err=True)
+        _echo(f"note: skipped {name}: {why}", err=True)
     _print_summary(result)
     if report is not None:
         from .report import write_evaluation_report
 
-        typer.echo(f"Report: {write_evaluation_report(result, report)}")
+        _echo(f"Report: {write_evaluation_report(result, report)}")
     if loaded.failed:
         raise typer.Exit(1)
 
@@ -302,8 +321,9 @@ def synth(
     from .synth import write_faces
 
     whole_number("--count", count)
+    whole_number("--seed", seed, minimum=0)
     write_faces(out, count, shape=_parse_size(size), dtype=dtype, seed=seed)
-    typer.echo(f"Wrote {count} synthetic faces of {size} {dtype} to {out}")
+    _echo(f"Wrote {count} synthetic faces of {size} {dtype} to {out}")
 
 
 # ------------------------------------------------------------------ demo
@@ -317,7 +337,7 @@ def demo(
     from .demo import run_demo
 
     paths = run_demo(out, n_train=whole_number("--faces", faces, minimum=2))
-    typer.echo(f"Demo written to {out}: comparison picture {paths['comparison']}, model {paths['model']}")
+    _echo(f"Demo written to {out}: comparison picture {paths['comparison']}, model {paths['model']}")
 
 
 def main() -> None:

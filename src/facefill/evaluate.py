@@ -206,6 +206,7 @@ def evaluate(
     if not families:
         raise InvalidParameterError("families is empty; expected some of " + ", ".join(FAMILIES))
     whole_number("masks_per_face", masks_per_face)
+    whole_number("seed", seed, minimum=0)
     missing_value = check_missing_value(
         default_missing_value(stack.dtype) if missing_value is None else missing_value, stack.dtype
     )

@@ -6,6 +6,7 @@ matplotlib (the ``eval`` extra) and imports it lazily.
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 from typing import Sequence
@@ -238,7 +239,7 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
             f"held-out face {example.face_index}: hidden area outlined; second row: absolute error "
             "inside it</figcaption></figure>"
         )
-    skipped = "".join(f"<li>{m}: {why}</li>" for m, why in evaluation.skipped.items())
+    skipped = "".join(f"<li>{html.escape(m)}: {html.escape(why)}</li>" for m, why in evaluation.skipped.items())
     body = (
         f"<p>Leave-one-out over {settings['faces']} faces of {settings['size'][1]}x{settings['size'][0]} "
         f"{settings['dtype']}; {settings['masks_per_face']} masks per family per face, seed {settings['seed']}. "
@@ -297,7 +298,8 @@ def write_reconstruction_report(records, missing_value: float, out_dir: str | os
         )
         file = f"images/{i:04d}.png"
         save_picture(picture, out_dir / file)
-        figures.append(f"<figure><img src='{file}' alt='{name}'><figcaption>{name}: {int(filled.sum())} pixels filled</figcaption></figure>")
+        shown = html.escape(name, quote=True)  # a file name is text, never markup
+        figures.append(f"<figure><img src='{file}' alt='{shown}'><figcaption>{shown}: {int(filled.sum())} pixels filled</figcaption></figure>")
     more = f"<p>{len(records) - limit} more images not pictured.</p>" if len(records) > limit else ""
     body = "<p>Filled area: red; observed face: grey.</p>" + "".join(figures) + more
     _write_text(out_dir / "report.html", _page("facefill reconstruction", body))

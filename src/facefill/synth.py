@@ -76,7 +76,10 @@ def make_faces(
         )
     if dtype not in DTYPES:
         raise InvalidParameterError(f"dtype {dtype!r} is not valid; expected one of {', '.join(DTYPES)}")
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (ValueError, TypeError):
+        raise InvalidParameterError(f"seed {seed!r} is not valid; expected a whole number >= 0 or a sequence of them") from None
     height, width = shape
     faces = np.empty((n, height, width), dtype=dtype)
     for i in range(n):
