@@ -11,9 +11,10 @@ The *frame* is the model's image grid. It owns:
 - the **symmetry axis** (the frame's centre column) and **mirroring** about it;
 - the rays cast from a face's centre, on which the fill decides its outline.
 
-A word here means one thing everywhere in facefill: "outline" is always a
-majority silhouette of training faces, never the pixels a fill decides are face
-(that is the *fill region*, ``facefill.fill.region``).
+A word means one thing everywhere in facefill: an *outline* is a face's
+silhouette (the frame's outlines are the training faces' majority silhouettes;
+``fill.region`` predicts one face's outline along rays), never the pixels a
+fill decides are face: that is the *fill region* (``facefill.fill.region``).
 """
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ def _contents(fields: dict) -> ModelContents:
         components=components,
         variances=_numbers(fields, "prior_variances", (k,), 1e-300, _DEPTH_LIMIT**2),
         domain=_numbers(fields, "prior_domain", shape, 0, 1).astype(bool),
-        outline=frame.symmetric_outline,
+        symmetric_outline=frame.symmetric_outline,
         depth_scale=float(_numbers(fields, "prior_depth_scale", (), 1e-12, _DEPTH_LIMIT)),
         n_components=int(_numbers(fields, "prior_n_components", (), 0, k)),
         noise=float(_numbers(fields, "prior_noise", (), 1e-12, _DEPTH_LIMIT)),

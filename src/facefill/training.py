@@ -30,11 +30,12 @@ def learn(
     """The frame and the prior of ``faces`` (a sequence of (H, W) images of one size and dtype).
 
     Two passes, ``chunk_size`` faces at a time: the first counts where faces
-    are (and the average face), the second learns the prior (see
-    :func:`facefill.prior.learn_prior`) and chooses its settings
-    (:func:`facefill.tuning.choose_settings`; ``prior_settings`` are its
-    ``n_components``, ``noise`` and ``mirror_weight``, each ``"auto"`` by default). At most ``sample_faces``
-    faces, evenly spread, are held for the gap imputation and the cross-validation.
+    are (and the average face), the second learns the prior
+    (:func:`facefill.prior.learn_prior`); then its settings are chosen
+    (:func:`facefill.tuning.choose_settings`; ``prior_settings`` holds its
+    ``n_components``, ``noise`` and ``mirror_weight``, each ``"auto"`` by
+    default). At most ``sample_faces`` faces, evenly spread, are held for the
+    gap imputation and the cross-validation.
     """
     first = np.asarray(faces[0])
     # running-average batches must not straddle chunks

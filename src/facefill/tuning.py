@@ -47,7 +47,7 @@ def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mi
         The sample and its mirror images over the domain, gaps filled (EM-PCA).
     like : PCAPrior
         The prior learned from all faces: each fold's prior is made like it
-        (domain, outline, reaches), from the sample without the held-out face.
+        (domain, symmetric outline, reaches), from the sample without the held-out face.
     n_components, noise, mirror_weight : int, float or "auto"
     families : tuple of str, optional
         Mask families that hide the held-out faces (default: the protocol's).

@@ -24,7 +24,7 @@ from .region import face_pixels
 #: A ray whose last observed pixel lies this far inside the predicted outline (pixels, for a face
 #: of the reference width; scaled with the face) ends on a cut, not on the outline.
 CUT_MARGIN = 3.0
-#: Decay weight of the blending correction (see ``blend.smooth_correction``).
+#: Decay weight of the blending correction (see ``blend.SmoothCorrection``).
 BLEND_SCREENING = 1e-3
 #: Weight of mirrored observed pixels in the blend, times the prior's mirror weight.
 MIRROR_BLEND_WEIGHT = 0.05
@@ -40,7 +40,7 @@ class _Prediction:
     fit: object  # the prior's fit (its spread is the confidence's)
     transform: Similarity  # image -> frame
     identity: bool  # the transform is the identity: nothing was resampled
-    outline: np.ndarray  # the frame's symmetric outline, in the image
+    symmetric_outline: np.ndarray  # the frame's symmetric outline, in the image
     mirrored: np.ndarray  # the depth mirrored about the face's own axis, in the image
 
 
@@ -82,7 +82,7 @@ def fill_auto(depth: np.ndarray, unknown: np.ndarray, frame: FaceFrame, prior) -
     predicted = _predict(depth, frame, prior)
     centre, axis_angle = frame.axis_in_image(predicted.transform)
     margin = CUT_MARGIN * face_width(observed) / REFERENCE_FACE_WIDTH
-    face = face_pixels(observed, predicted.outline, centre, axis_angle, margin=margin, depth=depth, rays=frame.rays)
+    face = face_pixels(observed, predicted.symmetric_outline, centre, axis_angle, margin=margin, depth=depth, rays=frame.rays)
     # residuals are known on the observed face and zero on the background around the hole;
     # mirrored observed pixels are weaker evidence inside it
     prediction = predicted.values

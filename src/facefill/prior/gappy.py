@@ -123,7 +123,7 @@ class PCAPrior:
     components: np.ndarray  # (K, H, W) float32, zero outside the domain
     variances: np.ndarray  # (K,)
     domain: np.ndarray  # (H, W) bool: pixels where any training face (or its mirror) is face
-    outline: np.ndarray  # (H, W) bool: the frame's symmetric outline (where a hole's nearness counts)
+    symmetric_outline: np.ndarray  # (H, W) bool: the frame's symmetric outline (where a hole's nearness counts)
     depth_scale: float  # typical spread of depth between faces (image units)
     n_components: int
     noise: float
@@ -153,7 +153,7 @@ class PCAPrior:
             evidence |= np.isfinite(mirrored) & self.domain
         nearness = np.ones(int(evidence.sum()))
         # the pixels around the hole matter most for filling it: weight evidence by its nearness
-        hole = ~np.isfinite(depth) & self.outline
+        hole = ~np.isfinite(depth) & self.symmetric_outline
         if hole.any():
             near = ndimage.distance_transform_edt(~hole)[evidence]
             nearness = LOCALITY_FLOOR + np.exp(-near / self.locality)

@@ -146,7 +146,7 @@ def learn_prior(statistics: FaceStatistics, chunks, max_components: int = MAX_CO
         components=grid_components,
         variances=variances,
         domain=domain,
-        outline=frequency >= OUTLINE_FREQUENCY,
+        symmetric_outline=frequency >= OUTLINE_FREQUENCY,
         depth_scale=depth_scale,
         n_components=components.shape[0],
         noise=depth_scale,
