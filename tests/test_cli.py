@@ -104,8 +104,8 @@ def test_existing_outputs_are_skipped_then_overwritten(tmp_path, trained, faces8
         (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--missing-value", "999"), "missing value 999"),
         (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{tmp}/none.npz"), "no such model file"),
         (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{tmp}/junk/x.png"), "not a facefill model"),
-        (("test", "{tmp}/good", "--out", "{tmp}/good", "--model", "{model}"), "is the input folder"),
-        (("test", "{tmp}/good", "--out", "{tmp}/good/o", "--model", "{model}"), "inside the input folder"),
+        (("test", "{tmp}/good", "--out", "{tmp}/good", "--model", "{model}"), "is the input"),
+        (("test", "{tmp}/good", "--out", "{tmp}/good/o", "--model", "{model}"), "lies inside the input"),
         (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{model}", "--method", "x"), "method 'x' is not known"),
         (("test", "{tmp}/empty", "--out", "{tmp}/o", "--model", "{model}"), "no depth images found"),
         (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{model}", "--workers", "0"), "--workers 0 is not valid"),
@@ -335,3 +335,36 @@ def test_names_are_escaped_in_the_html_report(tmp_path, trained, faces8):
     assert result.exit_code == 0, result.stderr
     html = (tmp_path / "r" / "report.html").read_text()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;&#x27;.png" in html
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # train: the model and its picture may not land in the training folder, nor overwrite an image
+        (["train", "{inputs}", "--model", "{inputs}/p0/face.png"], "a model file's name must end in .npz"),
+        (["train", "{inputs}", "--model", "{inputs}/p0/face.npz"], "lies inside the input"),
+        (["train", "{inputs}", "--model", "{inputs}/m.npz"], "lies inside the input"),
+        # reconstruct: confidence maps and reports may not land in the input, nor on another output
+        (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--confidence", "{inputs}"], "confidence map"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--report", "{inputs}/r"], "report file"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--confidence", "{tmp}/o"], "same file as the output"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--confidence", "{tmp}/c"], "same file as the confidence map"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/linked", "--model", "{model}", "--overwrite"], "through links"),
+        (["evaluate", "{inputs}", "--report", "{inputs}/rep"], "report folder"),
+        (["synth", "{inputs}/p0", "-n", "1"], "synth never overwrites a file"),
+    ],
+)
+def test_no_command_writes_over_or_into_its_inputs(tmp_path, trained, faces8, command, expected):
+    inputs = tmp_path / "in"
+    _holed_folder(inputs, faces8[:3], 255)
+    write_depth(inputs / "p0" / "face-0000.png", faces8[3])  # what synth would write first
+    write_depth(inputs / "p1" / "face.tif", faces8[4])  # beside p1/face.png: both confidence maps are p1/face.tif
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "p2").symlink_to(inputs / "p2")  # an output folder that leads into the input
+    before = _hashes(inputs)
+    args = [a.format(inputs=inputs, tmp=tmp_path, model=trained) for a in command]
+    result = run(*args)
+    assert result.exit_code == 1, result.stdout
+    assert result.stderr.startswith("Error: ") and expected in result.stderr and "Traceback" not in result.stderr
+    assert _hashes(inputs) == before
+    assert not (tmp_path / "o").exists()  # refused before anything was written

@@ -16,8 +16,9 @@ import numpy as np
 from .atomic import remove_stale_temporaries
 from .checks import check_image, whole_number
 from .cluster import CONNECT_TIMEOUT, DaskRunner
+from .destinations import Destinations
 from .discovery import image_parts
-from .errors import FacefillError, OutputPathError
+from .errors import FacefillError
 from .fill import Method, get_method
 from .formats import FORMAT_DTYPES, read_depth
 from .jobs import DONE, FAILED, SKIPPED, Job, Outcome, Summary, Task, error_message
@@ -84,27 +85,24 @@ class ImageFiles(Sequence):
         return read_depth(self.paths[index])
 
 
-def plan_outputs(source: str | os.PathLike, out: str | os.PathLike) -> list[tuple[Path, Path]]:
+def plan_outputs(
+    source: str | os.PathLike, out: str | os.PathLike, destinations: Destinations | None = None
+) -> list[tuple[Path, Path]]:
     """Pair each input image with its output path.
 
     A folder's images go to the same relative paths below ``out``. A single file
     goes to ``out`` itself when ``out`` has an image suffix, else into ``out``.
-    ``out`` may not be the input folder or lie inside it (outputs would mix with,
-    and be read back as, inputs), nor be the input file.
+    Every output is claimed from ``destinations`` (by default: this command
+    reads ``source`` only): none may be an input or lie in the input folder,
+    links followed (outputs would overwrite, or be read back as, inputs).
     """
     source, out = Path(source), Path(out)
+    destinations = Destinations(source) if destinations is None else destinations
     if source.is_file():
         target = out if out.suffix.lower() in FORMAT_DTYPES else out / source.name
-        if target.resolve() == source.resolve():
-            raise OutputPathError(f"{target}: output would overwrite the input file {source}")
-        return [(source, target)]
-    resolved_source, resolved_out = source.resolve(), out.resolve()
-    if resolved_out == resolved_source or resolved_source in resolved_out.parents:
-        raise OutputPathError(
-            f"output folder {out} is {'the input folder' if resolved_out == resolved_source else 'inside the input folder'} "
-            f"{source}; choose a folder outside it"
-        )
-    return [(source.joinpath(*parts), out.joinpath(*parts)) for parts in image_parts(source)]
+        return [(source, destinations.claim(target))]
+    destinations.claim_folder(out, "output folder")
+    return [(source.joinpath(*parts), destinations.claim(out.joinpath(*parts))) for parts in image_parts(source)]
 
 
 def confidence_path(target: Path, out: Path, confidence_dir: Path) -> Path:

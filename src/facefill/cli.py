@@ -18,8 +18,9 @@ import typer
 from . import batch
 from .checks import whole_number
 from .cluster import CONNECT_TIMEOUT
+from .destinations import Destinations
 from .discovery import find_images
-from .errors import FacefillError, InvalidParameterError, NoImagesError
+from .errors import FacefillError, InvalidParameterError, NoImagesError, OutputPathError
 from .fill import METHODS, get_method
 from .model import FaceModel
 from .training import AVERAGES
@@ -124,9 +125,14 @@ def train(
     ),
 ) -> None:
     """Learn a face model from complete face depth images."""
-    from .report import save_model_preview
+    from .report import model_preview_path, save_model_preview
 
     estimator = FaceModel(average=average, batch_size=batch_size, chunk_size=chunk_size)
+    if model.suffix != ".npz":
+        raise OutputPathError(f"--model {model}: a model file's name must end in .npz")
+    destinations = Destinations(train_dir)
+    destinations.claim(model, "model")
+    destinations.claim(model_preview_path(model), "picture of the model")
     paths = find_images(train_dir)
     images, summary = batch.scan_training_files(paths)
     for outcome in summary.failed:
@@ -177,10 +183,18 @@ def _reconstruct(
         if workers > cores:
             _echo(f"note: --workers {workers} is more than the {cores} cores of this machine; using {cores}", err=True)
     face_model = FaceModel.load(model)
-    pairs = batch.plan_outputs(input_path, out)
+    destinations = Destinations(input_path, model)
+    pairs = batch.plan_outputs(input_path, out, destinations)
     confidence_targets = None
     if confidence is not None:
-        confidence_targets = {src: batch.confidence_path(dst, out, confidence) for src, dst in pairs}
+        confidence_targets = {
+            src: destinations.claim(batch.confidence_path(dst, out, confidence), "confidence map") for src, dst in pairs
+        }
+    if report is not None:
+        from .report import reconstruction_report_files
+
+        for path in reconstruction_report_files(report, len(pairs)):
+            destinations.claim(path, "report file")
     with _progress(len(pairs), "reconstructing") as advance:
         try:
             summary = batch.reconstruct_files(
@@ -246,6 +260,8 @@ def evaluate(
 
     whole_number("--seed", seed, minimum=0)
     whole_number("--masks-per-face", masks_per_face)
+    if report is not None:
+        Destinations(data_dir).claim_folder(report, "report folder")
     paths = find_images(data_dir)
     images, loaded = batch.load_training_images(paths)
     for outcome in loaded.failed:

@@ -99,15 +99,31 @@ def save_picture(picture: Image.Image, path: str | os.PathLike) -> None:
         picture.save(handle, format="PNG")
 
 
-def save_model_preview(model, model_path: str | os.PathLike) -> Path:
-    """Write a viewable picture of a model's average face beside its file (``m.npz`` -> ``m.png``)."""
-    low, high = depth_range([model.mean_])
+def model_preview_path(model_path: str | os.PathLike) -> Path:
+    """Where the picture of a model's average face goes: beside its file (``m.npz`` -> ``m.png``)."""
     model_path = Path(model_path)
     path = model_path.with_suffix(".png")
     if path == model_path:  # a model file named *.png: never overwrite it
         path = model_path.with_name(model_path.stem + ".average.png")
+    return path
+
+
+def save_model_preview(model, model_path: str | os.PathLike) -> Path:
+    """Write a viewable picture of a model's average face at :func:`model_preview_path`."""
+    low, high = depth_range([model.mean_])
+    path = model_preview_path(model_path)
     save_picture(sheet([[("average face", colorize(model.mean_, low, high))]], zoom=3), path)
     return path
+
+
+#: Images a reconstruction report pictures at most.
+REPORT_LIMIT = 200
+
+
+def reconstruction_report_files(out_dir: str | os.PathLike, count: int) -> list[Path]:
+    """The files :func:`write_reconstruction_report` writes for ``count`` records."""
+    out_dir = Path(out_dir)
+    return [out_dir / "report.html"] + [out_dir / f"images/{i:04d}.png" for i in range(min(count, REPORT_LIMIT))]
 
 
 # ------------------------------------------------------------ HTML reports
@@ -269,7 +285,7 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
     return out_dir / "report.html"
 
 
-def write_reconstruction_report(records, missing_value: float, out_dir: str | os.PathLike, limit: int = 200) -> Path:
+def write_reconstruction_report(records, missing_value: float, out_dir: str | os.PathLike, limit: int = REPORT_LIMIT) -> Path:
     """Side-by-side page for real holed images: input | output | filled area.
 
     ``records`` is a sequence of ``(name, given, output)``, the images as arrays or as

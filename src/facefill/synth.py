@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, OutputPathError
 from .formats import MAX_PIXELS, write_depth
 
 DEFAULT_SHAPE = (120, 116)
@@ -167,10 +167,12 @@ def write_faces(
     """
     make_faces(1, shape=shape, dtype=dtype, seed=seed)  # checks the settings
     suffix = ".tif" if dtype == "float32" else ".png"
-    paths = []
+    paths = [Path(out) / f"face-{i:04d}{suffix}" for i in range(count)]
+    existing = next((path for path in paths if path.exists()), None)
+    if existing is not None:
+        raise OutputPathError(f"{existing} exists; synth never overwrites a file: choose an empty folder")
     for start in range(0, count, chunk):
         faces = make_faces(min(chunk, count - start), shape=shape, dtype=dtype, seed=[seed, start] if start else seed)
         for i, face in enumerate(faces, start=start):
-            paths.append(Path(out) / f"face-{i:04d}{suffix}")
-            write_depth(paths[-1], face)
+            write_depth(paths[i], face)
     return paths
