@@ -60,6 +60,15 @@ def test_one_bad_file_does_not_stop_the_batch(tmp_path, model, faces8):
     assert not (tmp_path / "out" / "b.png").exists()
 
 
+def test_a_stray_first_file_does_not_decide_the_training_sets_kind(tmp_path, faces8):
+    write_depth(tmp_path / "aaa.png", faces8[0].astype(np.uint16))  # first in the order, 16-bit
+    for i, face in enumerate(faces8[1:6]):
+        write_depth(tmp_path / f"face{i}.png", face)
+    files, summary = batch.scan_training_files(sorted(tmp_path.iterdir()))
+    assert len(files) == 5 and [o.source.name for o in summary.failed] == ["aaa.png"]
+    assert "aaa.png: dtype uint16 differs from" in summary.failed[0].message
+
+
 def test_training_images_that_differ_are_reported_not_fatal(tmp_path, faces8, faces16):
     write_depth(tmp_path / "a.png", faces8[0])
     write_depth(tmp_path / "b.png", faces16[0])
@@ -68,7 +77,7 @@ def test_training_images_that_differ_are_reported_not_fatal(tmp_path, faces8, fa
     images, summary = batch.load_training_images(sorted(tmp_path.iterdir()))
     assert len(images) == 2
     messages = [o.message for o in summary.failed]
-    assert "b.png: size 160x200 differs from" in messages[0] and "a.png's 116x120" in messages[0]
+    assert "b.png: size 160x200 differs from" in messages[0] and "a.png's (most files') 116x120" in messages[0]
     assert "d.png" in messages[1]
 
 

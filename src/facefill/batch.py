@@ -7,6 +7,7 @@ and hands the jobs to a runner (``runners``, ``cluster``).
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable, Iterable
@@ -32,44 +33,48 @@ __all__ = [
 
 
 def load_training_images(paths: Iterable[Path]) -> tuple[list[np.ndarray], Summary]:
-    """Read training faces into memory; files that fail or differ from the first good file in
-    size or dtype are reported, not fatal."""
-    images: list[np.ndarray] = []
-    summary = Summary()
-    for path, image, outcome in _checked_images(paths):
-        summary.outcomes.append(outcome)
-        if image is not None:
-            images.append(image)
-    return images, summary
+    """Read training faces into memory; files that fail, or differ in size or dtype from the kind
+    most of the files are, are reported, not fatal."""
+    images, summary = _scan(paths, keep=True)
+    return [image for image in images if image is not None], summary
 
 
 def scan_training_files(paths: Iterable[Path]) -> tuple["ImageFiles", Summary]:
     """Like :func:`load_training_images`, but keep only the good files' paths, as a sequence that
     reads each image when it is used: memory does not grow with the number of files."""
-    good: list[Path] = []
-    summary = Summary()
-    for path, image, outcome in _checked_images(paths):
-        summary.outcomes.append(outcome)
-        if image is not None:
-            good.append(path)
-    return ImageFiles(good), summary
+    _, summary = _scan(paths, keep=False)
+    return ImageFiles([o.source for o in summary.outcomes if o.status == DONE]), summary
 
 
-def _checked_images(paths: Iterable[Path]):
-    """Each path, its image (None if it failed) and its outcome; images must match the first good one."""
-    first: tuple[Path, np.ndarray] | None = None
+def _scan(paths: Iterable[Path], keep: bool) -> tuple[list, Summary]:
+    """Read every file; the size and dtype most of the readable ones share is the training set's
+    (a stray file first in the order does not decide it). Returns the images (if ``keep``; None
+    for a file that failed) and the outcomes, in order."""
+    kinds: dict[Path, tuple] = {}
+    images: list = []
+    outcomes: list[Outcome] = []
     for path in paths:
         try:
             image = read_depth(path)
-            if first is not None:
-                ref_path, ref = first
-                check_image(image, ref.shape, ref.dtype, str(path), f"{ref_path}'s")
-            else:
-                first = (path, image)
         except FacefillError as exc:
-            yield path, None, Outcome(path, FAILED, error_message(path, exc))
+            outcomes.append(Outcome(path, FAILED, error_message(path, exc)))
+            images.append(None)
             continue
-        yield path, image, Outcome(path, DONE)
+        kinds[path] = (image.shape, image.dtype)
+        outcomes.append(Outcome(path, DONE))
+        images.append(image if keep else None)
+    if kinds:
+        majority = Counter(kinds.values()).most_common(1)[0][0]
+        reference = next(path for path, kind in kinds.items() if kind == majority)
+        for i, outcome in enumerate(outcomes):
+            kind = kinds.get(outcome.source)
+            if outcome.status == DONE and kind != majority:
+                try:
+                    check_image(np.broadcast_to(np.zeros((), kind[1]), kind[0]), *majority, str(outcome.source), f"{reference}'s (most files')")
+                except FacefillError as exc:
+                    outcomes[i] = Outcome(outcome.source, FAILED, error_message(outcome.source, exc))
+                    images[i] = None
+    return images, Summary(outcomes)
 
 
 class ImageFiles(Sequence):
