@@ -150,16 +150,30 @@ def test_a_worker_that_dies_fails_only_its_file(tmp_path, model, faces8):
             np.testing.assert_array_equal(read_depth(outcome.target), expected)
 
 
-def test_temporaries_left_by_a_killed_writer_are_removed(tmp_path, model, faces8):
+def test_temporaries_left_by_a_killed_writer_are_removed_and_a_live_ones_kept(tmp_path, model, faces8):
+    from facefill.atomic import _HOST
+
     _holed_inputs(tmp_path / "in", faces8, 2)
-    stale = tmp_path / "out" / "part0" / ".face-000.png.k3j4_x9a.facefill-tmp"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"half a png")
-    other = tmp_path / "out" / "part0" / ".notes.facefill-tmp"  # not one of this batch's outputs: kept
-    other.write_bytes(b"")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = tmp_path / "out" / "part0"
+    folder.mkdir(parents=True)
+    stale = folder / f".face-000.png.{_HOST}-{dead.pid}-k3j4x9a0.facefill-tmp"
+    live = folder / f".face-001.png.{_HOST}-{os.getppid()}-00ff00ff.facefill-tmp"  # another run, still writing
+    other = folder / ".notes.facefill-tmp"  # not one of this batch's outputs
+    for path in (stale, live, other):
+        path.write_bytes(b"half a png")
     batch.reconstruct_files(model, batch.plan_outputs(tmp_path / "in", tmp_path / "out"))
-    assert not stale.exists() and other.exists()
-    assert (tmp_path / "out" / "part0" / "face-000.png").is_file()
+    assert not stale.exists() and live.exists() and other.exists()
+    assert (folder / "face-000.png").is_file()
+
+
+def test_an_input_with_the_longest_name_a_file_system_takes_is_reconstructed(tmp_path, model, faces8):
+    name = "f" * 251 + ".png"  # 255 bytes: the temporary file's name cannot add to it
+    write_depth(tmp_path / "in" / name, with_hole(faces8[0], slice(40, 60), slice(30, 50), 255))
+    summary = batch.reconstruct_files(model, batch.plan_outputs(tmp_path / "in", tmp_path / "out"))
+    assert summary.line("reconstructed") == "reconstructed 1, skipped 0, failed 0"
+    assert (tmp_path / "out" / name).is_file()
 
 
 # ------------------------------------------------------- interruption

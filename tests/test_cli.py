@@ -368,3 +368,26 @@ def test_no_command_writes_over_or_into_its_inputs(tmp_path, trained, faces8, co
     assert result.stderr.startswith("Error: ") and expected in result.stderr and "Traceback" not in result.stderr
     assert _hashes(inputs) == before
     assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "{inputs}", "--model", "{tmp}/adir.npz"],
+        ["train", "{inputs}", "--model", "{tmp}/afile/m.npz"],
+        ["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--report", "{tmp}/afile"],
+        ["reconstruct", "{inputs}", "--out", "{tmp}/afile", "--model", "{model}"],
+    ],
+    ids=["model is a folder", "model under a file", "report is a file", "out is a file"],
+)
+def test_a_write_the_file_system_refuses_is_one_error_line(tmp_path, trained, faces8, command):
+    inputs = tmp_path / "in"
+    _holed_folder(inputs, faces8[:2], 255)
+    (tmp_path / "adir.npz").mkdir()
+    (tmp_path / "afile").write_text("not a folder")
+    before = _hashes(inputs)
+    result = run(*[a.format(inputs=inputs, tmp=tmp_path, model=trained) for a in command])
+    assert result.exit_code == 1
+    assert "could not write" in result.stderr and "Traceback" not in result.stderr
+    assert all(line.startswith("Error: ") for line in result.stderr.splitlines())
+    assert _hashes(inputs) == before and (tmp_path / "afile").read_text() == "not a folder"

@@ -23,7 +23,11 @@ class UnsupportedImageError(FacefillError):
     """A readable image that is not a single-channel depth image facefill handles."""
 
 
-class ImageWriteError(FacefillError):
+class WriteError(FacefillError):
+    """A file could not be written (no space left, a folder in the way, no permission)."""
+
+
+class ImageWriteError(WriteError):
     """A depth image could not be written (format cannot hold the dtype, I/O failure)."""
 
 

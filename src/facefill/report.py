@@ -93,9 +93,7 @@ def sheet(rows: Sequence[Sequence[tuple[str, np.ndarray]]], zoom: int = 2) -> Im
 
 def save_picture(picture: Image.Image, path: str | os.PathLike) -> None:
     """Write a PNG atomically, creating its folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as handle:
+    with atomic_output(path) as handle:  # creates the folder
         picture.save(handle, format="PNG")
 
 
@@ -147,8 +145,7 @@ def _page(title: str, body: str) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path, "w") as handle:
+    with atomic_output(path, "w") as handle:  # creates the folder
         handle.write(text)
 
 
