@@ -9,6 +9,7 @@ from facefill.errors import (
     NotFittedError,
     NothingObservedError,
     ShapeMismatchError,
+    UnsupportedImageError,
 )
 from facefill.model import FaceModel
 
@@ -172,3 +173,14 @@ def test_confidence_is_one_on_observed_zero_on_background(faces8, model8):
         assert ((inside > 0) & (inside < 1)).all()
         # further from the observed pixels, less sure
         assert inside[15, 15] < inside[0, 15]
+
+
+def test_a_float_image_holding_no_depth_is_refused_naming_it(faces16):
+    faces = faces16.astype(np.float32)
+    faces[faces == 0] = np.nan
+    model = FaceModel(**QUICK).fit(faces[1:])
+    holed = faces[0].copy()
+    holed[80:100, 60:100] = np.nan
+    holed[10, 10] = 3e38
+    with pytest.raises(UnsupportedImageError, match=r"^scan.tif: holds the value 3e\+38, which is no depth"):
+        model.reconstruct(holed, name="scan.tif")

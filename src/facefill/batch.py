@@ -173,9 +173,13 @@ def reconstruct_files(
     ]
     outputs = [job.target for job in jobs] + [job.confidence_target for job in jobs if job.confidence_target]
     remove_stale_temporaries(outputs)  # left by an earlier run that was killed
+    existed = {job.target for job in jobs if job.target.exists()} if not overwrite else set()
     outcomes: list[Outcome | None] = [None] * len(jobs)
 
     def record(index: int, outcome: Outcome) -> None:
+        if outcome.status == SKIPPED and outcome.target not in existed:
+            # retried after its worker died, which had written it: this run's work, not a skip
+            outcome = Outcome(outcome.source, DONE, "", outcome.target)
         outcomes[index] = outcome
         if on_outcome is not None:
             on_outcome(outcome)

@@ -19,6 +19,9 @@ import numpy as np
 from .errors import UnsupportedImageError
 
 SUPPORTED_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
+#: Largest magnitude a depth may have: far beyond any sensor's range in any unit, far below
+#: where sums of depths overflow (a float image holding 3e38 is not a depth image).
+MAX_DEPTH = 1e12
 
 
 def check_dtype(dtype: np.dtype, name: str = "image") -> np.dtype:
@@ -65,10 +68,21 @@ def missing_mask(image: np.ndarray, missing_value: float) -> np.ndarray:
     return image == missing_value
 
 
-def to_float(image: np.ndarray, missing_value: float) -> np.ndarray:
-    """The image as float64 with NaN for missing pixels: the form facefill computes in."""
+def to_float(image: np.ndarray, missing_value: float, name: str = "image") -> np.ndarray:
+    """The image as float64 with NaN for missing pixels: the form facefill computes in.
+
+    An observed value that is infinite or beyond :data:`MAX_DEPTH` is an
+    ``UnsupportedImageError`` naming ``name``: it is no depth.
+    """
     depth = image.astype(np.float64)
     depth[missing_mask(image, missing_value)] = np.nan
+    if image.dtype.kind == "f":
+        known = depth[~np.isnan(depth)]
+        if known.size and not np.abs(known).max() <= MAX_DEPTH:
+            raise UnsupportedImageError(
+                f"{name}: holds the value {known[np.argmax(np.abs(known))]:g}, which is no depth; "
+                f"expected depths within +-{MAX_DEPTH:g} (and the missing value, NaN by default)"
+            )
     return depth
 
 

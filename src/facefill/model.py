@@ -151,7 +151,7 @@ class FaceModel:
         result = image.copy()
         if not missing.any():
             return (result, np.ones(image.shape, dtype=np.float32)) if return_confidence else result
-        filled = method.run(to_float(image, self.missing_value_), missing, self.frame_, self.prior_)
+        filled = method.run(to_float(image, self.missing_value_, name), missing, self.frame_, self.prior_)
         write = missing & np.isfinite(filled.values)
         result[write] = to_dtype(filled.values[write], image.dtype, self.missing_value_)
         if not return_confidence:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .atomic import atomic_output
 from .checks import check_missing_value
-from .depth import SUPPORTED_DTYPES
+from .depth import MAX_DEPTH, SUPPORTED_DTYPES
 from .errors import ModelFileError
 from .formats import MAX_PIXELS
 from .frame import FaceFrame
@@ -156,7 +156,7 @@ def _contents(fields: dict) -> ModelContents:
 
 
 #: Largest magnitude a depth (or a depth-like field) of a model may have.
-_DEPTH_LIMIT = 1e12
+_DEPTH_LIMIT = MAX_DEPTH
 
 
 def _numbers(fields: dict, name: str, shape, low: float, high: float, nan: bool = False) -> np.ndarray:
