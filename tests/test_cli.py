@@ -391,3 +391,22 @@ def test_a_write_the_file_system_refuses_is_one_error_line(tmp_path, trained, fa
     assert "could not write" in result.stderr and "Traceback" not in result.stderr
     assert all(line.startswith("Error: ") for line in result.stderr.splitlines())
     assert _hashes(inputs) == before and (tmp_path / "afile").read_text() == "not a folder"
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_batch(tmp_path, trained, faces8):
+    import os
+    import subprocess
+    import sys
+
+    _holed_folder(tmp_path / "in", faces8[:5], 255)
+    (tmp_path / "in" / "a-bad.png").write_text("not an image")  # its error line is the first thing printed
+    command = [sys.executable, "-m", "facefill", "reconstruct", tmp_path / "in", "--out", tmp_path / "out"]
+    command += ["--model", trained, "--workers", "1"]
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader has gone before the first line, as `| head -0` would
+    try:
+        process = subprocess.run(list(map(str, command)), stdout=writer, stderr=writer, timeout=60, check=False)
+    finally:
+        os.close(writer)
+    assert process.returncode == 1  # the bad file still fails
+    assert len(list((tmp_path / "out").rglob("face.png"))) == 5

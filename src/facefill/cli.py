@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,8 +61,16 @@ def printable(text: str) -> str:
 
 
 def _echo(text: str, err: bool = False) -> None:
-    """Every line the command line prints goes through here, escaped."""
-    typer.echo(printable(text), err=err)
+    """Every line the command line prints goes through here, escaped. A stream whose reader has
+    gone (``facefill ... 2>&1 | head -1``) is sent to the null device from then on: the command
+    goes on with its work instead of stopping at the first line it cannot print."""
+    try:
+        typer.echo(printable(text), err=err)
+    except BrokenPipeError:
+        stream = sys.stderr if err else sys.stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def _error_line(message: str) -> None:
