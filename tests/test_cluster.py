@@ -1,5 +1,8 @@
 """Batches on a Dask cluster: a LocalCluster writes what one process writes."""
 
+import contextlib
+import socket
+import subprocess
 import sys
 
 import pytest
@@ -15,8 +18,17 @@ distributed = pytest.importorskip("distributed", reason="the dask extra is not i
 
 @pytest.fixture(scope="module")
 def local_cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as running:
-        yield running
+    # Dask's default dashboard port, held busy here: the cluster must not need it (with
+    # dashboard_address=None it warned "Port 8787 is already in use", an error under pytest's settings)
+    busy = socket.socket()
+    with contextlib.suppress(OSError):  # in use already: busy all the same
+        busy.bind(("", 8787))
+        busy.listen()
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as running:
+            yield running
+    finally:
+        busy.close()
 
 
 @pytest.fixture()
@@ -70,3 +82,15 @@ def test_cli_scheduler_option_runs_the_batch_on_the_cluster(tmp_path, model, fac
     assert serial.exit_code == 0 and result.exit_code == 0, result.stderr
     assert "reconstructed 3, skipped 0, failed 0" in result.stdout
     assert _tree(tmp_path / "cluster") == _tree(tmp_path / "serial")
+
+
+def test_a_malformed_scheduler_address_is_one_error_line_at_once(tmp_path, model, faces8):
+    write_depth(tmp_path / "in" / "a.png", with_hole(faces8[0], slice(45, 70), slice(20, 60), 255))
+    model.save(tmp_path / "m.npz")
+    command = [sys.executable, "-m", "facefill", "reconstruct", tmp_path / "in", "--out", tmp_path / "o"]
+    command += ["--model", tmp_path / "m.npz", "--scheduler", "not a url"]
+    # a client left behind by the failed address stalled the exit for 40 s with a traceback
+    result = subprocess.run(list(map(str, command)), capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: --scheduler 'not a url': cannot reach a Dask scheduler there")
+    assert len(result.stderr.splitlines()) == 1

@@ -29,7 +29,12 @@ class DaskRunner:
             raise MissingDependencyError(
                 "--scheduler needs Dask distributed; install it with: pip install 'facefill[dask]'"
             ) from None
+        from distributed.comm import resolve_address
+
         try:
+            # a malformed address is refused before a client exists: a client that fails on one
+            # is left behind and stalls the interpreter's exit for 40 s with a traceback
+            resolve_address(self.address)
             client = Client(self.address, timeout=self.timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise SchedulerError(
