@@ -23,6 +23,8 @@ from .masks import FAMILIES, make_mask, mask_rng
 from .model import FaceModel
 
 METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
+#: Prior settings of the models of a run without ``auto``: fixed, as nothing scored uses them.
+UNTUNED_PRIOR = {"n_components": 0, "noise": 1.0, "mirror_weight": 0.0}
 __all__ = ["BASELINES", "DEFAULT_METHODS", "FAMILIES", "Evaluation", "evaluate", "make_mask", "mask_rng", "score"]
 
 # --------------------------------------------------------------- metrics
@@ -213,8 +215,10 @@ def evaluate(
     resolved, skipped = resolve_methods(methods)
     cases: list[dict] = []
     examples: list[Example] = []
+    # only auto uses the shape prior: without it, no settings to cross-validate for each fold
+    settings = {} if "auto" in resolved else UNTUNED_PRIOR
     for held_out in range(len(stack)):
-        model = FaceModel().fit(np.delete(stack, held_out, axis=0), missing_value)
+        model = FaceModel(**settings).fit(np.delete(stack, held_out, axis=0), missing_value)
         for family in families:
             for mask_index in range(masks_per_face):
                 keep = mask_index == 0 and held_out < examples_per_family
