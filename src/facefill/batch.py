@@ -28,7 +28,7 @@ from .runners import InProcess, Processes, available_cores, chunks
 
 __all__ = [
     "DONE", "FAILED", "SKIPPED", "ImageFiles", "Outcome", "Summary", "confidence_path", "default_workers",
-    "load_training_images", "plan_outputs", "reconstruct_files", "scan_training_files",
+    "load_training_images", "plan_outputs", "reconstruct_files", "scan_training_files", "usable_workers",
 ]
 
 

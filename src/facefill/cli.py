@@ -192,18 +192,7 @@ def _reconstruct(
         if workers > cores:
             _echo(f"note: --workers {workers} is more than the {cores} cores of this machine; using {cores}", err=True)
     face_model = FaceModel.load(model)
-    destinations = Destinations(input_path, model)
-    pairs = batch.plan_outputs(input_path, out, destinations)
-    confidence_targets = None
-    if confidence is not None:
-        confidence_targets = {
-            src: destinations.claim(batch.confidence_path(dst, out, confidence), "confidence map") for src, dst in pairs
-        }
-    if report is not None:
-        from .report import reconstruction_report_files
-
-        for path in reconstruction_report_files(report, len(pairs)):
-            destinations.claim(path, "report file")
+    pairs, confidence_targets = _plan_writes(input_path, out, model, confidence, report)
     with _progress(len(pairs), "reconstructing") as advance:
         try:
             summary = batch.reconstruct_files(
@@ -229,6 +218,24 @@ def _reconstruct(
         _echo(f"Report: {page}")
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _plan_writes(input_path: Path, out: Path, model: Path, confidence: Optional[Path], report: Optional[Path]):
+    """Every path reconstruct will write, claimed before anything is written (see ``destinations``):
+    the (input, output) pairs and the confidence maps by input (None without ``--confidence``)."""
+    destinations = Destinations(input_path, model)
+    pairs = batch.plan_outputs(input_path, out, destinations)
+    confidence_targets = None
+    if confidence is not None:
+        confidence_targets = {
+            src: destinations.claim(batch.confidence_path(dst, out, confidence), "confidence map") for src, dst in pairs
+        }
+    if report is not None:
+        from .report import reconstruction_report_files
+
+        for path in reconstruction_report_files(report, len(pairs)):
+            destinations.claim(path, "report file")
+    return pairs, confidence_targets
 
 
 def _show(outcome: batch.Outcome, advance) -> None:
