@@ -24,7 +24,7 @@ from .fill import Method, get_method
 from .formats import FORMAT_DTYPES, read_depth
 from .jobs import DONE, FAILED, SKIPPED, Job, Outcome, Summary, Task, error_message
 from .model import FaceModel
-from .runners import InProcess, Processes, available_cores, chunks
+from .runners import CHUNK_FILES, InProcess, Processes, available_cores
 
 __all__ = [
     "DONE", "FAILED", "SKIPPED", "ImageFiles", "Outcome", "Summary", "confidence_path", "default_workers",
@@ -106,7 +106,7 @@ def plan_outputs(
     if source.is_file():
         target = out if out.suffix.lower() in FORMAT_DTYPES else out / source.name
         return [(source, destinations.claim(target))]
-    destinations.claim_folder(out, "output folder")
+    destinations.claim(out, "output folder")
     return [(source.joinpath(*parts), destinations.claim(out.joinpath(*parts))) for parts in image_parts(source)]
 
 
@@ -203,4 +203,4 @@ def usable_workers(requested: int, files: int) -> int:
     """The processes a batch of ``files`` starts for ``requested`` workers: no more than the cores
     (more only fight for them, and a huge number would exhaust the machine) nor than the chunks
     of files (an idle process costs its start)."""
-    return max(1, min(requested, available_cores(), len(chunks(files))))
+    return max(1, min(requested, available_cores(), -(-files // CHUNK_FILES)))

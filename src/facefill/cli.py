@@ -277,7 +277,7 @@ def evaluate(
     whole_number("--seed", seed, minimum=0)
     whole_number("--masks-per-face", masks_per_face)
     if report is not None:
-        Destinations(data_dir).claim_folder(report, "report folder")
+        Destinations(data_dir).claim(report, "report folder")
     paths = find_images(data_dir)
     images, loaded = batch.load_training_images(paths)
     for outcome in loaded.failed:

@@ -47,7 +47,3 @@ class Destinations:
             )
         self._claimed[real] = (path, what)
         return path
-
-    def claim_folder(self, folder: str | os.PathLike, what: str) -> Path:
-        """Claim a folder the command will fill: it may neither be nor lie in an input."""
-        return self.claim(folder, what)

@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Protocol
 
-from .jobs import FAILED, Job, Outcome, Task, reconstruct_jobs
+from .jobs import FAILED, Job, Outcome, Task, reconstruct_job, reconstruct_jobs
 
 #: Files per task sent to a worker: large enough to make the cost of sending a task small,
 #: small enough to keep all workers busy to the end and the progress bar moving.
@@ -49,7 +49,7 @@ class InProcess:
 
     def run(self, task: Task, jobs: list[Job], record: Record) -> bool:
         for index, job in enumerate(jobs):
-            record(index, reconstruct_jobs(task, [job])[0])
+            record(index, reconstruct_job(task, job))
         return False
 
 

@@ -145,7 +145,7 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
     gram_mirrored, rhs_mirrored = normal_equations(design, values, np.where(evidence.observed, 0.0, evidence.nearness))
     k_available = min(max(grid_k), len(prior.components))
     observed, mirrored = np.isfinite(depth), mirror(depth)
-    fade = np.exp(-evidence.distance / prior.reach)
+    fade = prior.fade(evidence.distance)
 
     def columns(rows, cols):
         """(k + 1, p) the prediction's columns at pixels: the offset's, then the faded components'."""

@@ -63,9 +63,8 @@ def harmonic_fill(values: np.ndarray, unknown: np.ndarray) -> np.ndarray:
         data.append(np.full(to_unknown.sum(), -1.0))
         np.add.at(rhs, src[to_known], filled[ny[to_known], nx[to_known]])
         np.add.at(degree, src[to_unknown | to_known], 1.0)
-    from scipy import (
-        sparse,  # here, not at the top: it adds 0.1 s to the start of every command
-    )
+    # here, not at the top: scipy.sparse adds 0.1 s to the start of every command
+    from scipy import sparse
     from scipy.sparse import linalg as sparse_linalg
 
     matrix = sparse.csr_matrix(
@@ -154,9 +153,11 @@ class SmoothCorrection:
         known_entries = ~is_unknown
         self._known_rows = np.nonzero(known_entries)[0]
         self._known_weights = weights[known_entries]
-        self._known_pixels = (stencil_rows[known_entries], stencil_cols[known_entries])
-        self.position, bandwidth = _numbering(self.ys, self.xs, np.where(is_unknown, index, 0), is_unknown)
-        stencil_position = self.position[np.where(is_unknown, index, 0)]
+        #: (rows, cols) of the known residuals the system reads, in the order solve_values takes them
+        self.known_pixels = (stencil_rows[known_entries], stencil_cols[known_entries])
+        index = np.where(is_unknown, index, 0)
+        self.position, bandwidth = _numbering(self.ys, self.xs, index, is_unknown)
+        stencil_position = self.position[index]
         self._unknown_positions = stencil_position[is_unknown]
         self._unknown_rows = np.nonzero(is_unknown)[0]
         self._unknown_weights = weights[is_unknown]
@@ -170,19 +171,10 @@ class SmoothCorrection:
         self.soft_weight = soft_weight if soft_known is not None else 0.0
         has_soft = soft_known[self.ys, self.xs] if self.soft_weight > 0 else np.zeros(n, dtype=bool)
         self._soft_positions = self.position[has_soft]
-        self._soft_pixels = (self.ys[has_soft], self.xs[has_soft])
+        #: (rows, cols) of the soft evidence the system reads, in the order solve_values takes them
+        self.soft_pixels = (self.ys[has_soft], self.xs[has_soft])
         diagonal[self._soft_positions] += self.soft_weight
         self._solve = _factorised(n, low, high, products, diagonal, bandwidth, banded_limit)
-
-    @property
-    def known_pixels(self) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, cols) of the known residuals the system reads, in the order :meth:`solve_values` takes them."""
-        return self._known_pixels
-
-    @property
-    def soft_pixels(self) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, cols) of the soft evidence the system reads, in the order :meth:`solve_values` takes them."""
-        return self._soft_pixels
 
     def solve(self, residual: np.ndarray, soft: np.ndarray | None = None) -> np.ndarray:
         """The correction (shape of ``residual``: (H, W) or a stack (s, H, W)) on the hole, 0 elsewhere.
@@ -193,10 +185,10 @@ class SmoothCorrection:
         if self.n == 0:
             return correction
         fields = residual.reshape(-1, *residual.shape[-2:])
-        known = fields[:, self._known_pixels[0], self._known_pixels[1]]
+        known = fields[:, self.known_pixels[0], self.known_pixels[1]]
         soft_values = None
         if self.soft_weight > 0:
-            soft_values = soft.reshape(-1, *soft.shape[-2:])[:, self._soft_pixels[0], self._soft_pixels[1]]
+            soft_values = soft.reshape(-1, *soft.shape[-2:])[:, self.soft_pixels[0], self.soft_pixels[1]]
         values = self.solve_values(known, soft_values)
         correction.reshape(len(fields), *residual.shape[-2:])[:, self.ys, self.xs] = values
         return correction
@@ -237,10 +229,7 @@ def _factorised(n, low, high, products, diagonal, bandwidth, banded_limit):
     at (``high``, ``low``), plus ``diagonal``: banded Cholesky while ``bandwidth**2 / sqrt(n)``
     is at most ``banded_limit``, else a sparse LU. It takes one right side (n,) or several (n, s)."""
     if bandwidth**2 <= banded_limit * np.sqrt(n):
-        from scipy.linalg import (  # here, not at the top: see harmonic_fill
-            cho_solve_banded,
-            cholesky_banded,
-        )
+        from scipy.linalg import cho_solve_banded, cholesky_banded  # here, not at the top: see harmonic_fill
 
         # entry (i, j), i >= j, sits at [i - j, j] of LAPACK's lower band storage
         band = _sums((high - low) * n + low, products, (bandwidth + 1) * n).reshape(bandwidth + 1, n)

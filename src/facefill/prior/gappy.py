@@ -175,25 +175,19 @@ class PCAPrior:
         ample for depths)."""
         return self._components_by_pixel[pixels]
 
-    def predict(self, offset, coefficients: np.ndarray, distance: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
-        """The face that ``offset`` and ``coefficients`` describe, the fitted shape faded into the
-        mean face with the ``distance`` from any evidence.
+    def predict(self, offset: float, coefficients: np.ndarray, distance: np.ndarray) -> np.ndarray:
+        """The (H, W) face that ``offset`` and ``coefficients`` describe, the fitted shape faded
+        into the mean face with the ``distance`` from any evidence (:meth:`fade`)."""
+        k = len(coefficients)
+        # in the components' float32: upcasting the (k, H, W) stack would cost more than the product
+        shape_term = coefficients.astype(np.float32) @ self.components[:k].reshape(k, self.domain.size)
+        shape_term = shape_term.reshape(self.domain.shape).astype(np.float64)
+        return self.mean + offset + shape_term * self.fade(distance)
 
-        Without ``where``: the (H, W) face for one fit. With a mask ``where``:
-        its pixels only, for one fit or a batch (``offset`` (s,), ``coefficients`` (s, k): (s, t)).
-        """
-        k = np.shape(coefficients)[-1]
-        if where is None:
-            # in the components' float32: upcasting the (k, H, W) stack would cost more than the product
-            shape_term = coefficients.astype(np.float32) @ self.components[:k].reshape(k, self.domain.size)
-            shape_term = shape_term.reshape(self.domain.shape).astype(np.float64)
-            return self.mean + offset + shape_term * self._fade(distance)
-        shape_term = np.asarray(coefficients) @ self.components[:k][:, where].astype(np.float64)
-        return self.mean[where] + np.asarray(offset)[..., None] + shape_term * self._fade(distance[where])
-
-    def _fade(self, distance: np.ndarray) -> np.ndarray:
-        # far from any evidence the fitted shape is extrapolation, worse than the mean face
-        # (on leave-one-out runs of the sample data): fade it out with the distance
+    def fade(self, distance: np.ndarray) -> np.ndarray:
+        """How much of the fitted shape is kept at ``distance`` (pixels) from any evidence: far from
+        it the shape is extrapolation, worse than the mean face (on leave-one-out runs of the
+        sample data)."""
         return np.exp(-distance / self.reach)
 
 
