@@ -54,13 +54,14 @@ def test_train_then_test_on_sample_data(tmp_path, dataset):
 def test_sixteen_bit_faces_of_another_size(tmp_path, faces16):
     for i, face in enumerate(faces16[2:7]):
         write_depth(tmp_path / "train" / f"{i}.png", face)
-    _holed_folder(tmp_path / "test", faces16[:2], 0)
+    for i, face in enumerate(faces16[:2]):
+        write_depth(tmp_path / "test" / f"p{i}" / "face.png", with_hole(face, slice(70, 100), slice(50, 90), 0))
     assert run("train", tmp_path / "train", "--model", tmp_path / "m.npz").exit_code == 0
     result = run("reconstruct", tmp_path / "test", "--out", tmp_path / "out", "--model", tmp_path / "m.npz")
     assert result.exit_code == 0, result.stderr
     filled = read_depth(tmp_path / "out" / "p0" / "face.png")
     assert filled.dtype == np.uint16 and filled.shape == (200, 160)
-    assert (filled[40:70, 30:60] != 0).all()
+    assert (filled[70:100, 50:90] != 0).all()
 
 
 def test_reconstruct_single_file(tmp_path, trained, faces8):

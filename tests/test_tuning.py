@@ -64,7 +64,7 @@ def test_the_chosen_settings_have_the_lowest_cross_validated_error(learned):
         grid_k[k], pytest.approx(grid_noise[noise]), MIRROR_WEIGHT_GRID[weight]
     )
     # the choice matters: the worst setting fills far worse than the best
-    assert errors.max() > 1.5 * errors.min()
+    assert errors.max() > 1.2 * errors.min()
 
 
 def test_settings_given_are_kept_and_only_the_rest_is_chosen(learned):
