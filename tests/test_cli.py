@@ -245,6 +245,43 @@ def test_synth_writes_sixteen_bit_faces(tmp_path):
     assert image.dtype == np.uint16 and image.shape == (200, 160)
 
 
+def test_synth_writes_holed_copies_and_masks_beside_the_truths(tmp_path):
+    from facefill.masks import make_mask, mask_rng
+
+    result = run("synth", tmp_path / "s", "-n", "2", "--holes", "blobs,chin", "--face-width", "70", "--pose", "0,0,0")
+    assert result.exit_code == 0, result.stderr
+    assert "with holed copies and masks for blobs, chin" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["holed", "masks", "truth"]
+    for i in range(2):
+        truth = read_depth(tmp_path / "s" / "truth" / f"face-000{i}.png")
+        assert abs(np.ptp(np.nonzero((truth != 255).any(axis=0))[0]) + 1 - 70) <= 2
+        for family in ("blobs", "chin"):
+            holed = read_depth(tmp_path / "s" / "holed" / family / f"face-000{i}.png")
+            mask = read_depth(tmp_path / "s" / "masks" / family / f"face-000{i}.png") == 255
+            # the masks are evaluate's, and only the masked pixels are missing in the holed copy
+            np.testing.assert_array_equal(mask, make_mask(family, truth != 255, mask_rng(0, i, family, 0)))
+            np.testing.assert_array_equal(holed, np.where(mask, 255, truth))
+            assert (mask & (truth != 255)).sum() > 20
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--pose", "1,2"), "Error: --pose '1,2' is not valid; expected 3 comma-separated numbers"),
+        (("--pose", "1,nan,2"), "Error: --pose '1,nan,2' is not valid; expected 3 comma-separated numbers"),
+        (("--holes", "blobs,hat"), "Error: mask family 'hat' is not known"),
+        (("--noise", "-1"), "Error: noise -1.0 is not valid; expected a standard deviation >= 0"),
+        (("--expression", "2"), "Error: expression 2.0 is not valid; expected a weight in [0, 1]"),
+        (("--dropout", "95"), "Error: dropout angle 95.0 is not valid"),
+        (("--face-width", "1"), "Error: face width 1.0 is not valid"),
+    ],
+)
+def test_synth_refuses_bad_render_options_before_writing(tmp_path, args, message):
+    result = run("synth", tmp_path / "s", "-n", "2", *args)
+    assert result.exit_code == 1 and message in result.stderr
+    assert not (tmp_path / "s").exists()
+
+
 def test_synth_rejects_a_bad_size(tmp_path):
     result = run("synth", tmp_path / "s", "--size", "big")
     assert result.exit_code == 1 and "Error: --size 'big' is not valid; expected WIDTHxHEIGHT" in result.stderr

@@ -40,8 +40,67 @@ def test_same_seed_same_faces_other_seed_other_faces():
         ({"n": 0}, "n 0 is not valid"),
         ({"n": 1, "shape": (8, 8)}, "shape \\(8, 8\\) is not valid"),
         ({"n": 1, "dtype": "int8"}, "dtype 'int8' is not valid"),
+        ({"n": 1, "face_width": 1.0}, "face width 1.0 is not valid"),
+        ({"n": 1, "expression": 1.5}, "expression 1.5 is not valid"),
+        ({"n": 1, "pose": (1.0, -1.0, 0.0)}, "pose \\(1.0, -1.0, 0.0\\) is not valid"),
+        ({"n": 1, "noise": -0.1}, "noise -0.1 is not valid"),
+        ({"n": 1, "dropout": 90.0}, "dropout angle 90.0 is not valid"),
+        ({"n": 1, "seed": -3}, "seed -3 is not valid"),
     ],
 )
 def test_invalid_parameters(kwargs, message):
     with pytest.raises(InvalidParameterError, match=message):
         make_faces(**kwargs)
+
+
+def test_faces_are_realistic_renders_of_the_morphable_model():
+    faces = make_faces(3, shape=(200, 160), dtype="float32", seed=1, noise=0.0)
+    for face in faces:
+        inside = np.isfinite(face)
+        # one face: no speck apart from it and no hole in it (the eyes closed, the lips sealed)
+        from scipy import ndimage
+
+        assert ndimage.label(inside)[1] == 1 and (ndimage.binary_fill_holes(inside) == inside).all()
+        # relief of a real face: the nose tip about 50 mm nearer than the outline's farthest point
+        assert 40 < np.nanmax(face) - np.nanmin(face) < 80
+        # as wide as asked by default: 70 % of the width, whatever the identity
+        columns = np.nonzero(inside.any(axis=0))[0]
+        assert abs(np.ptp(columns) + 1 - 0.7 * 160) <= 3
+    assert not np.allclose(faces[0], faces[1], equal_nan=True)
+
+
+def test_options_that_match_a_camera():
+    wide = make_faces(1, shape=(120, 116), seed=2, face_width=60, noise=0.0)[0]
+    assert abs(np.ptp(np.nonzero((wide != 255).any(axis=0))[0]) + 1 - 60) <= 2
+    still = make_faces(2, seed=2, pose=(0, 0, 0), expression=0.0, noise=0.0, jitter=False)
+    # without pose, expression or noise, faces differ only by identity: both are centred
+    for face in still:
+        columns = np.nonzero((face != 255).any(axis=0))[0]
+        assert abs((columns[0] + columns[-1]) / 2 - 57.5) <= 1
+    noisy = make_faces(1, seed=2, noise=3.0)[0].astype(float)
+    clean = make_faces(1, seed=2, noise=0.0)[0].astype(float)
+    both = (noisy != 255) & (clean != 255)
+    assert 2.0 < np.std(noisy[both] - clean[both]) < 4.0
+
+
+def test_dropout_takes_the_pixels_seen_at_grazing_angles():
+    from facefill.morphable.render import grazing_angle
+    from facefill.synth import default_view
+
+    clean = make_faces(1, shape=(200, 160), dtype="float32", seed=4, noise=0.0, jitter=False)[0].astype(float)
+    dropped = make_faces(1, shape=(200, 160), dtype="float32", seed=4, noise=0.0, jitter=False, dropout=60)[0]
+    lost = np.isfinite(clean) & np.isnan(dropped)
+    assert lost.sum() > 20 and not (np.isfinite(dropped) & np.isnan(clean)).any()
+    angle = grazing_angle(clean, default_view((200, 160), "float32"))
+    assert (angle[lost] > 60).all()  # the flanks of the nose, steep cheeks
+    steep = angle > 80
+    assert lost[steep].mean() > 0.5 and lost[angle < 60].sum() == 0
+
+
+def test_a_view_fitted_elsewhere_is_used_as_it_is():
+    from facefill.morphable.render import View
+
+    view = View((50, 60), 0.3, (24.0, 30.0), 500.0, -1.0)
+    face = make_faces(1, dtype="float32", seed=1, view=view, jitter=False, noise=0.0)[0]
+    assert face.shape == (50, 60)
+    assert abs(np.nanmin(face) - 500.0) < 6

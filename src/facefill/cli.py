@@ -340,22 +340,49 @@ def _parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def _parse_numbers(option: str, text: str, count: int) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != count or not all(map(math.isfinite, values)):
+        raise InvalidParameterError(f"{option} {text!r} is not valid; expected {count} comma-separated numbers")
+    return values
+
+
 @app.command()
 @_user_errors
 def synth(
     out: Path = typer.Argument(..., help="Folder to write the faces into (face-0000.png, ...)."),
     count: int = typer.Option(60, "--count", "-n", help="Number of faces."),
     size: str = typer.Option("116x120", help="Image size WIDTHxHEIGHT."),
-    dtype: str = typer.Option("uint8", help="uint8 (levels, missing 255), uint16 (mm, missing 0), float32 (mm, NaN)."),
+    dtype: str = typer.Option("uint8", help="uint8 (levels, nearer larger, missing 255), uint16 (mm, missing 0), float32 (mm, NaN)."),
     seed: int = typer.Option(0, help="Seed of the generator."),
+    face_width: Optional[float] = typer.Option(
+        None, help="Width of every face in pixels, as in crops cut to the face [default: 70% of the image's width]."
+    ),
+    pose: str = typer.Option("1.5,1.5,1", help="Standard deviations of yaw, pitch and roll, in degrees."),
+    expression: float = typer.Option(0.3, help="Largest weight of each expression, 0-1."),
+    noise: Optional[float] = typer.Option(None, help="Depth noise (s.d. in the image's units) [default: 0.4 levels, 0.5 mm]."),
+    dropout: Optional[float] = typer.Option(
+        None, help="Grazing angle (degrees) beyond which pixels drop out, as on a depth sensor [default: none drop]."
+    ),
+    holes: Optional[str] = typer.Option(
+        None, help="Also write holed copies and their masks for these mask families (comma-separated), as 'evaluate' draws them."
+    ),
 ) -> None:
-    """Write complete synthetic face depth images (for trying facefill and for 'evaluate')."""
+    """Write complete face depth images rendered from the shipped morphable face model (ICT Face Model Light)."""
     from .synth import write_faces
 
     whole_number("--count", count)
     whole_number("--seed", seed, minimum=0)
-    write_faces(out, count, shape=_parse_size(size), dtype=dtype, seed=seed)
-    _echo(f"Wrote {count} synthetic faces of {size} {dtype} to {out}")
+    families = tuple(holes.split(",")) if holes else ()
+    write_faces(
+        out, count, shape=_parse_size(size), dtype=dtype, seed=seed, holes=families, face_width=face_width,
+        pose=_parse_numbers("--pose", pose, 3), expression=expression, noise=noise, dropout=dropout,
+    )  # fmt: skip
+    also = f", with holed copies and masks for {', '.join(families)}" if families else ""
+    _echo(f"Wrote {count} synthetic faces of {size} {dtype} to {out}{also}")
 
 
 # ------------------------------------------------------------------ demo

@@ -19,7 +19,7 @@ from .baselines import BASELINES, DEFAULT_METHODS, resolve_methods
 from .checks import check_missing_value, stack_images, whole_number
 from .depth import default_missing_value, missing_mask
 from .errors import InvalidParameterError
-from .masks import FAMILIES, make_mask, mask_rng
+from .masks import FAMILIES, check_family, make_mask, mask_rng
 from .model import FaceModel
 
 METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
@@ -203,8 +203,7 @@ def evaluate(
     if len(stack) < 2:
         raise InvalidParameterError(f"images holds {len(stack)} face; leave-one-out needs at least 2")
     for family in families:
-        if family not in FAMILIES:
-            raise InvalidParameterError(f"mask family {family!r} is not known; expected some of {', '.join(FAMILIES)}")
+        check_family(family)
     if not families:
         raise InvalidParameterError("families is empty; expected some of " + ", ".join(FAMILIES))
     whole_number("masks_per_face", masks_per_face)

@@ -50,7 +50,15 @@ def make_mask(family: str, face: np.ndarray, rng: np.random.Generator) -> np.nda
     if family == "band":
         band_top = top + rng.uniform(0.25, 0.40) * height
         return (ys >= band_top) & (ys < band_top + 14 * scale)
-    raise InvalidParameterError(f"mask family {family!r} is not known; expected one of {', '.join(FAMILIES)}")
+    check_family(family)
+    raise AssertionError(family)  # every known family is drawn above
+
+
+def check_family(family: str) -> str:
+    """``family`` if it is a known mask family, else ``InvalidParameterError``."""
+    if family not in FAMILIES:
+        raise InvalidParameterError(f"mask family {family!r} is not known; expected one of {', '.join(FAMILIES)}")
+    return family
 
 
 def mask_rng(seed: int, face_index: int, family: str, mask_index: int) -> np.random.Generator:

@@ -22,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .depth import missing_mask
 from .errors import InvalidParameterError, OutputPathError
 from .formats import MAX_PIXELS, write_depth
+from .masks import check_family, make_mask, mask_rng
 from .morphable.mesh import FACE_WIDTH_MM, MASK_ABOVE, MASK_BELOW, load_mesh
 from .morphable.render import HEAD_CENTRE_DEPTH, View, grazing_angle, render_depth, rotation
 
@@ -148,6 +150,10 @@ def make_faces(
         raise InvalidParameterError(f"face width {face_width!r} is not valid; expected 4 to {4 * shape[1]} pixels")
     if not 0 <= expression <= 1:
         raise InvalidParameterError(f"expression {expression!r} is not valid; expected a weight in [0, 1]")
+    if len(pose) != 3 or not all(0 <= sd <= 90 for sd in pose):
+        raise InvalidParameterError(f"pose {tuple(pose)!r} is not valid; expected 3 standard deviations of 0 to 90 degrees")
+    if noise is not None and not 0 <= noise < np.inf:
+        raise InvalidParameterError(f"noise {noise!r} is not valid; expected a standard deviation >= 0")
     if dropout is not None and not 0 <= dropout < 90:
         raise InvalidParameterError(f"dropout angle {dropout!r} is not valid; expected 0 to 90 degrees")
     try:
@@ -195,24 +201,49 @@ def _sensed(depth: np.ndarray, view: View, dtype: str, noise: float, dropout: fl
 
 
 def write_faces(
-    out: str | os.PathLike, count: int, shape=DEFAULT_SHAPE, dtype: str = "uint8", seed: int = 0, chunk: int = WRITE_CHUNK, **options
+    out: str | os.PathLike,
+    count: int,
+    shape=DEFAULT_SHAPE,
+    dtype: str = "uint8",
+    seed: int = 0,
+    chunk: int = WRITE_CHUNK,
+    holes: Sequence[str] = (),
+    **options,
 ) -> list[Path]:
     """Write ``count`` synthetic faces into the folder ``out`` (``face-0000.png``, ...; ``.tif``
     for float32) and return their paths.
 
-    ``options`` are :func:`make_faces`'s. The settings are checked before any
-    file is written. Faces are made ``chunk`` at a time, each chunk from its
-    own seed, so that memory does not grow with ``count``; the first chunk is
+    ``options`` are :func:`make_faces`'s. With ``holes`` (mask families of
+    ``facefill.masks``), the complete faces go to ``out/truth/`` and each
+    also gets, per family, a holed copy ``holed/FAMILY/face-0000.png`` (the
+    hidden pixels set to the missing value) and its mask
+    ``masks/FAMILY/face-0000.png`` (255 hidden, 0 kept), in folders apart so
+    that none is taken for a complete face. The masks are ``evaluate``'s
+    (the same generator and seeds).
+
+    The settings are checked before any file is written, and no file is ever
+    overwritten. Faces are made ``chunk`` at a time, each chunk from its own
+    seed, so that memory does not grow with ``count``; the first chunk is
     ``make_faces(chunk, ..., seed)``'s own.
     """
     make_faces(1, shape=shape, dtype=dtype, seed=seed, **options)  # checks the settings
+    for family in holes:
+        check_family(family)
     suffix = ".tif" if dtype == "float32" else ".png"
-    paths = [Path(out) / f"face-{i:04d}{suffix}" for i in range(count)]
-    existing = next((path for path in paths if path.exists()), None)
+    names = [f"face-{i:04d}{suffix}" for i in range(count)]
+    paths = [Path(out) / ("truth" if holes else "") / name for name in names]
+    planned = paths + [Path(out) / kind / family / name for family in holes for kind in ("holed", "masks") for name in names]
+    existing = next((path for path in planned if path.exists()), None)
     if existing is not None:
         raise OutputPathError(f"{existing} exists; synth never overwrites a file: choose an empty folder")
     for start in range(0, count, chunk):
         faces = make_faces(min(chunk, count - start), shape=shape, dtype=dtype, seed=[seed, start] if start else seed, **options)
         for i, face in enumerate(faces, start=start):
             write_depth(paths[i], face)
+            for family in holes:
+                hidden = make_mask(family, ~missing_mask(face, MISSING[dtype]), mask_rng(seed, i, family, 0))
+                holed = face.copy()
+                holed[hidden] = MISSING[dtype]
+                write_depth(Path(out) / "holed" / family / names[i], holed)
+                write_depth(Path(out) / "masks" / family / names[i].replace(".tif", ".png"), hidden.astype(np.uint8) * 255)
     return paths
