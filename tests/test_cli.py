@@ -448,3 +448,34 @@ def test_a_reader_that_goes_away_does_not_stop_the_batch(tmp_path, trained, face
         os.close(writer)
     assert process.returncode == 1  # the bad file still fails
     assert len(list((tmp_path / "out").rglob("face.png"))) == 5
+
+
+# ------------------------------------------------------- no model at all
+def test_reconstruct_without_a_model_trains_on_faces_rendered_in_the_inputs_frame(tmp_path, monkeypatch):
+    import facefill.pretrained
+    from facefill.synth import make_faces
+
+    monkeypatch.setattr(facefill.pretrained, "PRETRAINED_FACES", 20)
+    faces = make_faces(2, shape=(80, 70), dtype="uint16", seed=6)
+    for i, face in enumerate(faces):
+        write_depth(tmp_path / "in" / f"{i}.png", with_hole(face, slice(30, 45), slice(25, 45), 0))
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--workers", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "note: no --model: training on faces rendered in the inputs' frame" in result.stderr
+    assert "a model of 20 faces rendered from the ICT Face Model Light" in result.stderr
+    assert "depth in millimetres, nearer is smaller" in result.stderr
+    for i, face in enumerate(faces):
+        given = with_hole(face, slice(30, 45), slice(25, 45), 0)
+        filled = read_depth(tmp_path / "out" / f"{i}.png")
+        np.testing.assert_array_equal(filled[given != 0], given[given != 0])
+        assert (filled[30:45, 25:45] != 0).all()
+        assert np.abs(filled[30:45, 25:45].astype(float) - face[30:45, 25:45]).mean() < 3.0  # mm
+
+
+def test_reconstruct_without_a_model_needs_a_readable_input(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "broken.png").write_bytes(b"not an image")
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "Error: no --model given and none of the inputs could be read to fit one:" in result.stderr
+    assert "broken.png" in result.stderr

@@ -164,7 +164,12 @@ def train(
 def _reconstruct(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="A depth image, or a folder of them (recursively)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (or output file for a single input)."),
-    model: Path = typer.Option(..., "--model", "-m", help="Model file written by 'facefill train'."),
+    model: Optional[Path] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model file written by 'facefill train' [default: a model of faces rendered in the inputs' frame].",
+    ),
     method: str = typer.Option("auto", help=f"Method: {', '.join(METHODS)}."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist (default: skip them)."),
     report: Optional[Path] = typer.Option(None, help="Also write a side-by-side HTML page into this folder."),
@@ -191,8 +196,10 @@ def _reconstruct(
         whole_number("--workers", workers)
         if workers > cores:
             _echo(f"note: --workers {workers} is more than the {cores} cores of this machine; using {cores}", err=True)
-    face_model = FaceModel.load(model)
+    face_model = FaceModel.load(model) if model is not None else None
     pairs, confidence_targets = _plan_writes(input_path, out, model, confidence, report)
+    if face_model is None:
+        face_model = _pretrained([source for source, _ in pairs])
     with _progress(len(pairs), "reconstructing") as advance:
         try:
             summary = batch.reconstruct_files(
@@ -220,10 +227,24 @@ def _reconstruct(
         raise typer.Exit(1)
 
 
-def _plan_writes(input_path: Path, out: Path, model: Path, confidence: Optional[Path], report: Optional[Path]):
+def _pretrained(sources: list[Path]) -> FaceModel:
+    """With no ``--model``: a model of faces rendered in the frame of (a sample of) the inputs."""
+    from .pretrained import VIEW_SAMPLE, pretrained_model
+
+    chosen = sorted({round(i * (len(sources) - 1) / max(VIEW_SAMPLE - 1, 1)) for i in range(min(VIEW_SAMPLE, len(sources)))})
+    images, summary = batch.load_training_images([sources[i] for i in chosen])
+    if not images:
+        raise InvalidParameterError(f"no --model given and none of the inputs could be read to fit one: {summary.outcomes[0].message}")
+    _echo("note: no --model: training on faces rendered in the inputs' frame (about 10 s) ...", err=True)
+    face_model, assumed = pretrained_model(images)
+    _echo(f"note: {assumed.describe()}; a model trained on complete faces of your own ('facefill train') fills better", err=True)
+    return face_model
+
+
+def _plan_writes(input_path: Path, out: Path, model: Optional[Path], confidence: Optional[Path], report: Optional[Path]):
     """Every path reconstruct will write, claimed before anything is written (see ``destinations``):
     the (input, output) pairs and the confidence maps by input (None without ``--confidence``)."""
-    destinations = Destinations(input_path, model)
+    destinations = Destinations(input_path, *([model] if model is not None else []))
     pairs = batch.plan_outputs(input_path, out, destinations)
     confidence_targets = None
     if confidence is not None:

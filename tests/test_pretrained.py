@@ -1,0 +1,70 @@
+"""A model with no training set: faces rendered in the frame of the images to fill."""
+
+import numpy as np
+import pytest
+
+from facefill.errors import InvalidParameterError
+from facefill.evaluate import score
+from facefill.masks import make_mask, mask_rng
+from facefill.morphable.render import View
+from facefill.pretrained import PRETRAINED_FACES, assume_frame, pretrained_model
+from facefill.synth import LEVELS_PER_MM, make_faces
+
+#: Faces of another camera than synth's defaults: 16-bit, 90x80, faces 54 px wide, 850 mm away.
+VIEW = View((90, 80), 0.47, (40.0, 39.5), 850.0, -1.0)
+
+
+@pytest.fixture(scope="module")
+def holed():
+    truths = make_faces(4, dtype="uint16", seed=12, view=VIEW, pitch=2.0)
+    hidden = [make_mask("blobs", truth != 0, mask_rng(0, i, "blobs", 0)) for i, truth in enumerate(truths)]
+    return truths, hidden, [np.where(h, 0, t).astype(np.uint16) for t, h in zip(truths, hidden)]
+
+
+@pytest.fixture(scope="module")
+def pretrained(holed):
+    return pretrained_model(holed[2], faces=30)
+
+
+def test_the_model_is_fitted_in_the_images_frame(pretrained, holed):
+    model, assumed = pretrained
+    assert model.shape_ == (90, 80) and model.dtype_ == np.uint16 and model.missing_value_ == 0
+    assert assumed.millimetres and assumed.view.gain == -1.0
+    assert assumed.view.scale == pytest.approx(0.47, rel=0.08)
+    assert abs(assumed.view.offset - 850) < 5
+    assert "depth in millimetres, nearer is smaller" in assumed.describe()
+
+
+def test_it_fills_better_than_the_original_rule_and_keeps_observed_pixels(pretrained, holed):
+    model, _ = pretrained
+    truths, hidden, given = holed
+    errors = {"auto": [], "seed": []}
+    for truth, mask, image in zip(truths, hidden, given):
+        for method, found in errors.items():
+            output = model.reconstruct(image, method)
+            found.append(score(truth, image, output, mask, 0)["mae"])
+            observed = image != 0
+            np.testing.assert_array_equal(output[observed], image[observed])
+    assert np.mean(errors["auto"]) < 0.7 * np.mean(errors["seed"])
+    assert np.mean(errors["auto"]) < 2.0  # millimetres
+
+
+def test_eight_bit_levels_are_fitted_from_the_faces_relief():
+    assumed = assume_frame(make_faces(3, seed=4))
+    assert not assumed.millimetres and assumed.view.gain == pytest.approx(LEVELS_PER_MM, rel=0.15)
+    assert "per mm, nearer is larger" in assumed.describe()
+    assert assumed.missing_value == 255 and assumed.faces == PRETRAINED_FACES
+
+
+@pytest.mark.parametrize(
+    ("images", "kwargs", "message"),
+    [
+        ([np.full((40, 40), 255, np.uint8)], {}, "too few face pixels"),
+        ([], {}, "images is empty"),
+        ([make_faces(1)[0]], {"faces": 1}, "faces 1 is not valid"),
+        ([make_faces(1)[0]], {"missing_value": 300}, "missing value"),
+    ],
+)
+def test_bad_inputs_are_refused(images, kwargs, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        assume_frame(images, **kwargs)
