@@ -479,3 +479,11 @@ def test_reconstruct_without_a_model_needs_a_readable_input(tmp_path):
     assert result.exit_code == 1
     assert "Error: no --model given and none of the inputs could be read to fit one:" in result.stderr
     assert "broken.png" in result.stderr
+
+
+def test_evaluate_scores_a_given_model_on_held_out_faces(tmp_path, trained, faces8):
+    for i, face in enumerate(faces8[:2]):
+        write_depth(tmp_path / "held" / f"{i}.png", face)
+    result = run("evaluate", tmp_path / "held", "--model", trained, "--methods", "auto,seed", "--families", "blobs")
+    assert result.exit_code == 0, result.stderr
+    assert "auto" in result.stdout and "seed" in result.stdout

@@ -6,7 +6,7 @@ import pytest
 
 from facefill import evaluate as ev
 from facefill.baselines import resolve_methods
-from facefill.errors import InvalidParameterError
+from facefill.errors import InvalidParameterError, ShapeMismatchError
 from facefill.fill.region import enclosed_holes
 from facefill.model import FaceModel
 from facefill.synth import make_faces
@@ -143,3 +143,20 @@ def test_invalid_arguments(small_faces, kwargs, message):
 def test_one_face_is_not_enough(small_faces):
     with pytest.raises(InvalidParameterError, match="at least 2"):
         ev.evaluate(small_faces[:1])
+
+
+def test_a_given_model_is_scored_on_held_out_faces(model8, faces8):
+    held_out = faces8[:2]  # model8 never saw them
+    result = ev.evaluate(held_out, methods=["auto", "seed"], families=["blobs"], masks_per_face=1, model=model8)
+    assert result.settings["protocol"] == "a given model of 10 faces"
+    assert len(result.cases) == 2 * 2
+    for case in result.cases:
+        hidden = ev.make_mask("blobs", held_out[case["face"]] != 255, ev.mask_rng(0, case["face"], "blobs", 0))
+        given = np.where(hidden, 255, held_out[case["face"]]).astype(np.uint8)
+        expected = ev.score(held_out[case["face"]], given, model8.reconstruct(given, case["method"]), hidden, 255)
+        assert case["mae"] == pytest.approx(expected["mae"]) and case["iou"] == pytest.approx(expected["iou"])
+
+
+def test_a_given_model_must_take_the_faces_size(model8):
+    with pytest.raises(ShapeMismatchError, match="images"):
+        ev.evaluate(np.full((1, 30, 30), 255, np.uint8), model=model8)

@@ -291,14 +291,18 @@ def evaluate(
     missing_value: Optional[str] = typer.Option(
         None, help="Value marking missing pixels [default: 255 for 8-bit, 0 for 16-bit, nan for float]."
     ),
+    model: Optional[Path] = typer.Option(
+        None, "--model", "-m", help="Score this trained model on the faces, held out, instead of leave-one-out."
+    ),
 ) -> None:
     """Score methods against baselines by the leave-one-out protocol (PROTOCOL.md) on complete faces."""
     from . import evaluate as protocol
 
     whole_number("--seed", seed, minimum=0)
     whole_number("--masks-per-face", masks_per_face)
+    given_model = FaceModel.load(model) if model is not None else None
     if report is not None:
-        Destinations(data_dir).claim(report, "report folder")
+        Destinations(data_dir, *([model] if model is not None else [])).claim(report, "report folder")
     paths = find_images(data_dir)
     images, loaded = batch.load_training_images(paths)
     for outcome in loaded.failed:
@@ -315,6 +319,7 @@ def evaluate(
             seed=seed,
             missing_value=parse_missing_value(missing_value),
             on_case=advance,
+            model=given_model,
         )
     for name, why in result.skipped.items():
         _echo(f"note: skipped {name}: {why}", err=True)

@@ -173,8 +173,10 @@ def evaluate(
     missing_value: float | None = None,
     examples_per_family: int = 2,
     on_case: Callable[[], None] | None = None,
+    model: FaceModel | None = None,
 ) -> Evaluation:
-    """Score methods by PROTOCOL.md's leave-one-out protocol on complete faces.
+    """Score methods by PROTOCOL.md's leave-one-out protocol on complete faces, or a given model
+    on held-out faces.
 
     Parameters
     ----------
@@ -194,13 +196,16 @@ def evaluate(
         How many cases per family keep their images for the report.
     on_case : callable, optional
         Called after each held-out face and mask (for a progress bar).
+    model : FaceModel, optional
+        A fitted model to score on every face of ``images`` (held-out faces,
+        N >= 1), instead of leave-one-out; it must take their size and dtype.
 
     Returns
     -------
     Evaluation
     """
     stack = stack_images(images)
-    if len(stack) < 2:
+    if len(stack) < 2 and model is None:
         raise InvalidParameterError(f"images holds {len(stack)} face; leave-one-out needs at least 2")
     for family in families:
         check_family(family)
@@ -208,6 +213,9 @@ def evaluate(
         raise InvalidParameterError("families is empty; expected some of " + ", ".join(FAMILIES))
     whole_number("masks_per_face", masks_per_face)
     whole_number("seed", seed, minimum=0)
+    if model is not None:
+        model.check_image(stack[0], "images")
+        missing_value = model.missing_value_
     missing_value = check_missing_value(
         default_missing_value(stack.dtype) if missing_value is None else missing_value, stack.dtype
     )
@@ -216,8 +224,10 @@ def evaluate(
     examples: list[Example] = []
     # only auto uses the shape prior: without it, no settings to cross-validate for each fold
     settings = {} if "auto" in resolved else UNTUNED_PRIOR
+    given_model = model
     for held_out in range(len(stack)):
-        model = FaceModel(**settings).fit(np.delete(stack, held_out, axis=0), missing_value)
+        if given_model is None:
+            model = FaceModel(**settings).fit(np.delete(stack, held_out, axis=0), missing_value)
         for family in families:
             for mask_index in range(masks_per_face):
                 keep = mask_index == 0 and held_out < examples_per_family
@@ -235,5 +245,6 @@ def evaluate(
         "families": list(families),
         "masks_per_face": masks_per_face,
         "seed": seed,
+        "protocol": "leave-one-out" if given_model is None else f"a given model of {given_model.n_images_} faces",
     }
     return Evaluation(settings, cases, skipped, examples, missing_value)
