@@ -34,14 +34,14 @@ CLOSED_EYES = ("eyeBlink_L", "eyeBlink_R")
 
 @dataclass(frozen=True, eq=False)
 class FaceMesh:
-    """The face area of the morphable model, its origin the neutral nose tip (landmark 30).
+    """The face mask's part of the morphable model, its origin the neutral nose tip (landmark 30).
 
     Attributes
     ----------
     neutral : (V, 3) float32 ndarray
         Vertex positions of the neutral face (mm).
     triangles : (T, 3) int32 ndarray
-        The triangles inside the face mask.
+        The triangles inside the face mask (over these vertices only).
     identity_modes : (K, V, 3) float32 ndarray
         Identity modes (mm at weight 1); a face's weights are drawn from N(0, 1).
     expression_modes : (E, V, 3) float32 ndarray
@@ -56,20 +56,23 @@ class FaceMesh:
     expression_names: tuple[str, ...]
 
     def vertices(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
-        """Vertex positions (V, 3) of one face, eyes closed, for identity weights (up to K) and
-        expression weights (E)."""
+        """Vertex positions (V, 3) of one face for identity weights (up to K) and expression
+        weights (E)."""
         identity = np.asarray(identity, dtype=np.float32)
-        shape = self.neutral + np.tensordot(identity, self.identity_modes[: identity.size], axes=1)
-        return shape + np.tensordot(np.asarray(expression, dtype=np.float32), self.expression_modes, axes=1)
+        offsets = identity @ self._identity_rows[: identity.size] + np.asarray(expression, np.float32) @ self._expression_rows
+        return self.neutral + offsets.reshape(-1, 3)
 
     def extent(self, vertices: np.ndarray) -> tuple[float, float]:
-        """Height and width (mm) of a face's mask: the extent of its vertices up and across."""
-        masked = vertices[self._masked]
-        return float(np.ptp(masked[:, 1])), float(np.ptp(masked[:, 0]))
+        """Height and width (mm) of a face: the extent of its vertices up and across."""
+        return float(np.ptp(vertices[:, 1])), float(np.ptp(vertices[:, 0]))
 
     @cached_property
-    def _masked(self) -> np.ndarray:
-        return np.unique(self.triangles)
+    def _identity_rows(self) -> np.ndarray:
+        return self.identity_modes.reshape(len(self.identity_modes), -1)
+
+    @cached_property
+    def _expression_rows(self) -> np.ndarray:
+        return self.expression_modes.reshape(len(self.expression_modes), -1)
 
     @property
     def closed_eyes(self) -> np.ndarray:
@@ -86,12 +89,14 @@ def load_mesh() -> FaceMesh:
         neutral = data["neutral"]
         neutral = neutral - neutral[data["landmarks_multipie68"][NOSE_TIP_LANDMARK]]
         triangles = data["triangles"]
-        inside = face_mask(neutral)
+        triangles = triangles[face_mask(neutral)[triangles].all(axis=1)]
+        # only the face mask's vertices are kept, numbered anew
+        used, triangles = np.unique(triangles, return_inverse=True)
         return FaceMesh(
-            neutral=neutral.astype(np.float32),
-            triangles=triangles[inside[triangles].all(axis=1)],
-            identity_modes=data["identity_modes"].astype(np.float32),
-            expression_modes=data["expression_modes"].astype(np.float32),
+            neutral=neutral[used].astype(np.float32),
+            triangles=triangles.reshape(-1, 3).astype(np.int32),
+            identity_modes=np.ascontiguousarray(data["identity_modes"][:, used], dtype=np.float32),
+            expression_modes=np.ascontiguousarray(data["expression_modes"][:, used], dtype=np.float32),
             expression_names=tuple(str(name) for name in data["expression_names"]),
         )
 
