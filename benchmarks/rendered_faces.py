@@ -29,7 +29,7 @@ from facefill.evaluate import evaluate
 from facefill.fill.blend import harmonic_fill
 from facefill.masks import FAMILIES, make_mask, mask_rng
 from facefill.model import FaceModel
-from facefill.morphable.render import View, rasterize
+from facefill.morphable.render import rasterize
 from facefill.pretrained import pretrained_model
 from facefill.synth import make_faces
 

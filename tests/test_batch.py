@@ -211,3 +211,12 @@ def test_an_interrupted_batch_leaves_complete_files_and_a_rerun_finishes_it(tmp_
     assert f"reconstructed {count - len(done)}, skipped {len(done)}, failed 1" in rerun.stdout
     assert len(_visible_outputs(tmp_path / "out")) == count
     assert not list((tmp_path / "out").rglob("*.facefill-tmp"))
+
+
+def test_chained_images_index_both_sequences_as_one():
+    first, second = [np.zeros((2, 2))], [np.ones((2, 2)), np.full((2, 2), 2.0)]
+    chained = batch.ChainedImages(first, second)
+    assert len(chained) == 3 and [float(chained[i][0, 0]) for i in range(3)] == [0.0, 1.0, 2.0]
+    assert float(chained[-1][0, 0]) == 2.0
+    with pytest.raises(IndexError):
+        chained[3]

@@ -487,3 +487,14 @@ def test_evaluate_scores_a_given_model_on_held_out_faces(tmp_path, trained, face
     result = run("evaluate", tmp_path / "held", "--model", trained, "--methods", "auto,seed", "--families", "blobs")
     assert result.exit_code == 0, result.stderr
     assert "auto" in result.stdout and "seed" in result.stdout
+
+
+def test_train_with_renders_says_so_and_learns_from_both(tmp_path, faces8):
+    for i, face in enumerate(faces8[2:6]):
+        write_depth(tmp_path / "train" / f"{i}.png", face)
+    result = run("train", tmp_path / "train", "--model", tmp_path / "m.npz", "--renders", "6")
+    assert result.exit_code == 0, result.stderr
+    assert "Trained on 4 faces and 6 rendered like them of 116x120 uint8" in result.stdout
+    assert FaceModel.load(tmp_path / "m.npz").n_images_ == 10
+    bad = run("train", tmp_path / "train", "--model", tmp_path / "n.npz", "--renders", "-1")
+    assert bad.exit_code == 1 and "Error: --renders -1 is not valid; expected a whole number >= 0" in bad.stderr

@@ -7,7 +7,7 @@ from facefill.errors import InvalidParameterError
 from facefill.evaluate import score
 from facefill.masks import make_mask, mask_rng
 from facefill.morphable.render import View
-from facefill.pretrained import PRETRAINED_FACES, assume_frame, pretrained_model
+from facefill.pretrained import PRETRAINED_FACES, assume_frame, pretrained_model, renders_like
 from facefill.synth import LEVELS_PER_MM, make_faces
 
 #: Faces of another camera than synth's defaults: 16-bit, 90x80, faces 54 px wide, 850 mm away.
@@ -68,3 +68,36 @@ def test_eight_bit_levels_are_fitted_from_the_faces_relief():
 def test_bad_inputs_are_refused(images, kwargs, message):
     with pytest.raises(InvalidParameterError, match=message):
         assume_frame(images, **kwargs)
+
+
+def test_renders_like_ones_faces_take_their_frame_outline_and_noise():
+    faces = make_faces(6, shape=(60, 58), seed=9)
+    renders = renders_like(list(faces), 12, seed=3)
+    assert len(renders) == 12 and all(r.dtype == np.uint8 and r.shape == (60, 58) for r in renders)
+    for i, render in enumerate(renders):
+        # cut by the silhouette of one of the faces: never face outside it, nearly all of it inside
+        silhouette = faces[i % 6] != 255
+        assert not (render != 255)[~silhouette].any()
+        assert (render != 255)[silhouette].mean() > 0.97
+    # not copies of the faces: other identities
+    assert all(np.abs(r.astype(float) - f)[(r != 255) & (f != 255)].mean() > 0.5 for r, f in zip(renders, np.tile(faces, (2, 1, 1))))
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(renders_like(list(faces), 12, seed=3), renders))  # seeded
+
+
+def test_renders_like_ones_faces_vary_as_much_as_they_do_around_their_mean():
+    from facefill.pretrained import _mean, _spread
+
+    # "one's own faces": renders of little variety, and nearer than synth's defaults by 20 levels
+    own = make_faces(8, shape=(60, 58), seed=10, identity=0.3, expression=0.05, pose=(0.5, 0.5, 0.5))
+    own = np.where(own == 255, 255, np.minimum(own.astype(int) + 20, 254)).astype(np.uint8)
+    depths = lambda images: np.stack([np.where(i == 255, np.nan, i.astype(float)) for i in images])  # noqa: E731
+    renders = depths(renders_like(list(own), 16, seed=1))
+    assert _spread(renders) == pytest.approx(_spread(depths(own)), rel=0.35)
+    assert _spread(renders) < 0.6 * _spread(depths(make_faces(16, shape=(60, 58), seed=1)))
+    both = np.isfinite(_mean(renders)) & np.isfinite(_mean(depths(own)))
+    assert np.abs(_mean(renders) - _mean(depths(own)))[both].mean() < 0.5
+
+
+def test_renders_like_needs_a_count_of_at_least_one():
+    with pytest.raises(InvalidParameterError, match="count 0 is not valid"):
+        renders_like(list(make_faces(2, shape=(60, 58))), 0)

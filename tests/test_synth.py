@@ -44,6 +44,7 @@ def test_same_seed_same_faces_other_seed_other_faces():
         ({"n": 1, "expression": 1.5}, "expression 1.5 is not valid"),
         ({"n": 1, "pose": (1.0, -1.0, 0.0)}, "pose \\(1.0, -1.0, 0.0\\) is not valid"),
         ({"n": 1, "noise": -0.1}, "noise -0.1 is not valid"),
+        ({"n": 1, "identity": -1.0}, "identity -1.0 is not valid"),
         ({"n": 1, "dropout": 90.0}, "dropout angle 90.0 is not valid"),
         ({"n": 1, "seed": -3}, "seed -3 is not valid"),
     ],

@@ -132,6 +132,9 @@ def train(
     missing_value: Optional[str] = typer.Option(
         None, help="Value marking missing pixels [default: 255 for 8-bit, 0 for 16-bit, nan for float]."
     ),
+    renders: int = typer.Option(
+        0, help="Also train on this many faces rendered from the morphable model to look like the training faces."
+    ),
 ) -> None:
     """Learn a face model from complete face depth images."""
     from .report import model_preview_path, save_model_preview
@@ -148,11 +151,18 @@ def train(
         _error_line(outcome.message)
     if not len(images):
         raise NoImagesError(f"{train_dir}: none of the {len(paths)} files could be read as a depth image")
-    estimator.fit(images, parse_missing_value(missing_value))
+    whole_number("--renders", renders, minimum=0)
+    training, rendered = images, ""
+    if renders:
+        from .pretrained import renders_like
+
+        training = batch.ChainedImages(images, renders_like(images, renders, parse_missing_value(missing_value)))
+        rendered = f" and {renders} rendered like them"
+    estimator.fit(training, parse_missing_value(missing_value))
     estimator.save(model)
     preview = save_model_preview(estimator, model)
     _echo(
-        f"Trained on {len(images)} faces of {estimator.shape_[1]}x{estimator.shape_[0]} {estimator.dtype_}: "
+        f"Trained on {len(images)} faces{rendered} of {estimator.shape_[1]}x{estimator.shape_[0]} {estimator.dtype_}: "
         f"{model} (average face: {preview})"
     )
     _echo(summary.line("read"))
@@ -294,6 +304,7 @@ def evaluate(
     model: Optional[Path] = typer.Option(
         None, "--model", "-m", help="Score this trained model on the faces, held out, instead of leave-one-out."
     ),
+    renders: int = typer.Option(0, help="Train each fold also on this many faces rendered like its training faces."),
 ) -> None:
     """Score methods against baselines by the leave-one-out protocol (PROTOCOL.md) on complete faces."""
     from . import evaluate as protocol
@@ -320,6 +331,7 @@ def evaluate(
             missing_value=parse_missing_value(missing_value),
             on_case=advance,
             model=given_model,
+            renders=renders,
         )
     for name, why in result.skipped.items():
         _echo(f"note: skipped {name}: {why}", err=True)

@@ -21,6 +21,7 @@ from .depth import default_missing_value, missing_mask
 from .errors import InvalidParameterError
 from .masks import FAMILIES, check_family, make_mask, mask_rng
 from .model import FaceModel
+from .pretrained import renders_like
 
 METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
 #: Prior settings of the models of a run without ``auto``: fixed, as nothing scored uses them.
@@ -174,6 +175,7 @@ def evaluate(
     examples_per_family: int = 2,
     on_case: Callable[[], None] | None = None,
     model: FaceModel | None = None,
+    renders: int = 0,
 ) -> Evaluation:
     """Score methods by PROTOCOL.md's leave-one-out protocol on complete faces, or a given model
     on held-out faces.
@@ -199,6 +201,9 @@ def evaluate(
     model : FaceModel, optional
         A fitted model to score on every face of ``images`` (held-out faces,
         N >= 1), instead of leave-one-out; it must take their size and dtype.
+    renders : int, default 0
+        Faces rendered like each fold's training faces
+        (``facefill.pretrained.renders_like``) and trained on beside them.
 
     Returns
     -------
@@ -213,6 +218,7 @@ def evaluate(
         raise InvalidParameterError("families is empty; expected some of " + ", ".join(FAMILIES))
     whole_number("masks_per_face", masks_per_face)
     whole_number("seed", seed, minimum=0)
+    whole_number("renders", renders, minimum=0)
     if model is not None:
         model.check_image(stack[0], "images")
         missing_value = model.missing_value_
@@ -227,7 +233,10 @@ def evaluate(
     given_model = model
     for held_out in range(len(stack)):
         if given_model is None:
-            model = FaceModel(**settings).fit(np.delete(stack, held_out, axis=0), missing_value)
+            training = list(np.delete(stack, held_out, axis=0))
+            if renders:
+                training += renders_like(training, renders, missing_value, seed=held_out)
+            model = FaceModel(**settings).fit(training, missing_value)
         for family in families:
             for mask_index in range(masks_per_face):
                 keep = mask_index == 0 and held_out < examples_per_family
@@ -246,5 +255,6 @@ def evaluate(
         "masks_per_face": masks_per_face,
         "seed": seed,
         "protocol": "leave-one-out" if given_model is None else f"a given model of {given_model.n_images_} faces",
+        "renders": renders,
     }
     return Evaluation(settings, cases, skipped, examples, missing_value)

@@ -1,11 +1,14 @@
-"""A model for users with no complete faces of their own: trained on rendered faces in their frame.
+"""Faces rendered from the morphable model in the frame of a user's images, to train on.
 
-``pretrained_model(images)`` fits the morphable face's view to the images
-(where the face sits, how wide it is, the head's pitch, and how depth is
-written: its offset, units and direction), renders :data:`PRETRAINED_FACES`
-faces in that view, and trains a model on them. A model trained on a user's
-own complete faces stays the better choice where they exist (README,
-*Results*).
+- ``pretrained_model(images)``, for users with no complete faces of their own:
+  fits the morphable face's view to the images (where the face sits, how wide
+  it is, the head's pitch, and how depth is written: its offset, units and
+  direction), renders :data:`PRETRAINED_FACES` faces in that view, and trains
+  a model on them. A model trained on a user's own complete faces stays the
+  better choice where they exist (README, *Results*).
+- ``renders_like(images, count)``: faces rendered to look like a user's own
+  complete faces (their frame, outlines, noise, variety and mean face), to
+  train on beside them (``train --renders``).
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import ndimage
 
 from .checks import check_missing_value, stack_images, whole_number
 from .depth import default_missing_value, to_dtype, to_float
+from .errors import InvalidParameterError
 from .model import FaceModel
 from .morphable.fit import fit_view
 from .morphable.mesh import FACE_WIDTH_MM
 from .morphable.render import View
-from .synth import make_faces
+from .synth import EXPRESSION, POSE_SD, make_faces
 
 #: Rendered faces a model is trained on: enough for the prior's 64 components to settle.
 PRETRAINED_FACES = 200
@@ -86,17 +91,118 @@ def assume_frame(images: Sequence[np.ndarray], missing_value: float | None = Non
     Parameters are :func:`pretrained_model`'s.
     """
     faces = PRETRAINED_FACES if faces is None else whole_number("faces", faces, minimum=2)
-    stack = stack_images(images)
-    missing_value = default_missing_value(stack.dtype) if missing_value is None else missing_value
-    missing_value = check_missing_value(missing_value, stack.dtype)
-    chosen = np.unique(np.linspace(0, len(stack) - 1, min(len(stack), VIEW_SAMPLE)).round().astype(int))
-    depths = np.stack([to_float(stack[i], missing_value, f"image {i}") for i in chosen])
-    view, pitch = fit_view(depths)
+    stack, missing_value = _sample(images, VIEW_SAMPLE, missing_value)
+    view, pitch = fit_view(np.stack([to_float(image, missing_value) for image in stack]))
     millimetres = stack.dtype.kind == "f" or stack.dtype.itemsize > 1
     millimetres = millimetres and abs(abs(view.gain) - 1.0) <= MILLIMETRE_TOLERANCE
     if millimetres:
         view = replace(view, gain=float(np.sign(view.gain)))
     return Assumptions(view, pitch, millimetres, faces, stack.dtype, missing_value)
+
+
+def _sample(images: Sequence[np.ndarray], count: int, missing_value: float | None) -> tuple[np.ndarray, float]:
+    """Up to ``count`` of the images, evenly spread (only these are read), stacked and checked,
+    and their missing value (by default the dtype's)."""
+    if len(images) == 0:
+        raise InvalidParameterError("images is empty; expected at least one face")
+    chosen = np.unique(np.linspace(0, len(images) - 1, min(len(images), count)).round().astype(int))
+    stack = stack_images([images[i] for i in chosen])
+    missing_value = default_missing_value(stack.dtype) if missing_value is None else missing_value
+    return stack, check_missing_value(missing_value, stack.dtype)
+
+
+def renders_like(
+    images: Sequence[np.ndarray], count: int, missing_value: float | None = None, seed: int = 0
+) -> list[np.ndarray]:
+    """``count`` faces rendered to look like ``images`` (complete faces of one's own), to train on
+    beside them.
+
+    Rendered in the images' frame (:func:`assume_frame`), over the face mask
+    grown by :data:`SILHOUETTE_MARGIN`, each is then cut by the silhouette of
+    one of the images (holes in it filled), so that the renders' outlines are
+    the images' own, ragged and cut by the crop as theirs are; and given as
+    much depth noise as the images have beyond the renders' quantisation. With
+    at least :data:`MATCH_FACES` images, the renders also vary from face to face
+    as much as the images do (identity, expression and pose scaled together,
+    never beyond the model's own variation), and their mean face is moved onto
+    the images': renders then add variety around the user's faces, not another
+    population.
+
+    Returns
+    -------
+    list of (H, W) ndarray, of the images' dtype and missing value.
+    """
+    count = whole_number("count", count)
+    assumed = assume_frame(images, missing_value, faces=count)
+    stack, missing_value = _sample(images, SILHOUETTES, missing_value)
+    real = np.stack([to_float(image, missing_value) for image in stack])
+    silhouettes = [ndimage.binary_fill_holes(np.isfinite(depth)) for depth in real]
+
+    def rendered(n, variation, noise, seed_) -> np.ndarray:
+        faces = make_faces(
+            n, dtype="float32", seed=seed_, view=assumed.view, pitch=assumed.pitch, noise=noise, margin=SILHOUETTE_MARGIN,
+            identity=variation, expression=variation * EXPRESSION, pose=tuple(variation * sd for sd in POSE_SD),
+        )  # fmt: skip
+        return np.stack([np.where(silhouettes[i % len(silhouettes)], face, np.nan) for i, face in enumerate(faces)])
+
+    def quantised(depths) -> list[np.ndarray]:
+        return [to_float(_as_image(depth, assumed.dtype, missing_value), missing_value) for depth in depths]
+
+    probe = rendered(PROBE_FACES, 1.0, 0.0, [seed, 1])
+    matched = len(real) >= MATCH_FACES
+    variation = float(np.clip(_spread(real) / max(_spread(probe), 1e-9), MIN_VARIATION, 1.0)) if matched else 1.0
+    # noise: what the images have beyond what quantising noiseless renders gives
+    excess = max(_noise_level(list(real)) ** 2 - _noise_level(quantised(probe)) ** 2, 0.0)
+    faces = rendered(count, variation, float(np.sqrt(excess)) / _noise_level([_WHITE_NOISE]), seed)
+    if matched:
+        faces = faces - np.nan_to_num(_mean(faces) - _mean(real))
+    return [_as_image(face, assumed.dtype, missing_value) for face in faces]
+
+
+#: Faces of one's own needed to match the renders' variation and mean face to theirs.
+MATCH_FACES = 5
+#: Renders drawn to measure how much renders vary and how noisy they are.
+PROBE_FACES = 24
+#: The renders' variation is never scaled below this share of the morphable model's.
+MIN_VARIATION = 0.25
+
+
+def _mean(depths: np.ndarray) -> np.ndarray:
+    """Per pixel, the mean over the faces that are face there (NaN where none is)."""
+    face = np.isfinite(depths)
+    return np.where(face.any(axis=0), np.where(face, depths, 0.0).sum(axis=0) / np.maximum(face.sum(axis=0), 1), np.nan)
+
+
+def _spread(depths: np.ndarray) -> float:
+    """How much faces differ: the mean, over pixels where most of them are face, of the standard
+    deviation of depth across them."""
+    face = np.isfinite(depths)
+    common = face.mean(axis=0) > 0.5
+    deviations = np.where(face, depths - _mean(depths), 0.0)
+    variance = (deviations**2).sum(axis=0) / np.maximum(face.sum(axis=0), 1)
+    return float(np.sqrt(variance[common]).mean()) if common.any() else 0.0
+
+
+#: Silhouettes of the user's faces the renders are cut by (evenly spread over them).
+SILHOUETTES = 64
+#: Margin (mm) by which renders cut by the user's silhouettes overreach the face mask: enough
+#: to cover outlines of other faces and crops (the sample faces', rendered 16-bit faces').
+SILHOUETTE_MARGIN = 15.0
+#: Unit white noise, on which the noise statistic is calibrated.
+_WHITE_NOISE = np.random.default_rng(0).standard_normal((64, 64))
+
+
+def _noise_level(depths: list[np.ndarray]) -> float:
+    """A per-pixel noise statistic: the mean absolute difference of each face pixel from the
+    median of its 3x3 neighbourhood (where that is all face), over the images (a mean, not a
+    median: quantised depth makes most differences 0)."""
+    residuals = []
+    for depth in depths:
+        inner = ndimage.binary_erosion(np.isfinite(depth), np.ones((3, 3)))
+        smooth = ndimage.median_filter(np.nan_to_num(depth), size=3)
+        residuals.append(np.abs(depth - smooth)[inner])
+    residuals = np.concatenate(residuals) if residuals else np.zeros(0)
+    return float(np.mean(residuals)) if residuals.size else 0.0
 
 
 def pretrained_model(

@@ -87,6 +87,8 @@ def make_faces(
     dropout: float | None = None,
     view: View | None = None,
     pitch: float | None = None,
+    margin: float = 0.0,
+    identity: float = 1.0,
 ) -> np.ndarray:
     """Render ``n`` complete synthetic face depth images.
 
@@ -125,6 +127,11 @@ def make_faces(
         ``shape`` and ``face_width`` are then ignored.
     pitch : float, optional
         Mean head pitch (degrees); default the sample faces' 6 for uint8, 0 otherwise.
+    margin : float, default 0
+        Millimetres by which the rendered area overreaches the face mask (for
+        renders to be cut by other outlines; the faces' size is still the mask's).
+    identity : float, default 1
+        Standard deviation of the identity weights (1: the model's own variety).
 
     Returns
     -------
@@ -148,6 +155,8 @@ def make_faces(
         raise InvalidParameterError(f"dtype {dtype!r} is not valid; expected one of {', '.join(DTYPES)}")
     if face_width is not None and not 4 <= face_width <= 4 * shape[1]:
         raise InvalidParameterError(f"face width {face_width!r} is not valid; expected 4 to {4 * shape[1]} pixels")
+    if not 0 <= identity < np.inf:
+        raise InvalidParameterError(f"identity {identity!r} is not valid; expected a standard deviation >= 0")
     if not 0 <= expression <= 1:
         raise InvalidParameterError(f"expression {expression!r} is not valid; expected a weight in [0, 1]")
     if len(pose) != 3 or not all(0 <= sd <= 90 for sd in pose):
@@ -163,18 +172,18 @@ def make_faces(
     pitch = (SAMPLE_PITCH if dtype == "uint8" else 0.0) if pitch is None else pitch
     view = default_view(shape, dtype, face_width, pitch) if view is None else view
     noise = NOISE[dtype] if noise is None else noise
-    mesh = load_mesh()
+    mesh = load_mesh(margin)
     free = np.ones(len(mesh.expression_names), dtype=bool)
     free[mesh.closed_eyes > 0] = False
     mean_height, _ = mesh.extent(mesh.vertices(np.zeros(0), mesh.closed_eyes))
     faces = np.empty((n, *shape), dtype=dtype)
     pixel_scale = shape[1] / DEFAULT_SHAPE[1]
     for i in range(n):
-        identity = rng.standard_normal(IDENTITY_MODES)
+        weights_of_identity = rng.standard_normal(IDENTITY_MODES) * identity
         weights = mesh.closed_eyes + free * rng.uniform(0, expression, free.size)
         turn = rng.normal(0, 1, 3) * pose * jitter
         moved = np.add(shift, rng.normal(0, SHIFT_SD, 2) * jitter) * pixel_scale
-        vertices = mesh.vertices(identity, weights)
+        vertices = mesh.vertices(weights_of_identity, weights)
         # a crop is cut to the face's box: every face's mask is as wide and tall, in pixels, as the mean's
         tall, wide = mesh.extent(vertices)
         scale = view.scale * FACE_WIDTH_MM / wide

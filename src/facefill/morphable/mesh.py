@@ -47,6 +47,9 @@ class FaceMesh:
     expression_modes : (E, V, 3) float32 ndarray
         Expression shapes (mm at weight 1); weights in [0, 1].
     expression_names : tuple of str
+    in_mask : (V,) bool ndarray
+        The vertices inside the face mask itself (all of them unless the mesh
+        was loaded with a margin): a face's extent is theirs.
     """
 
     neutral: np.ndarray
@@ -54,6 +57,7 @@ class FaceMesh:
     identity_modes: np.ndarray
     expression_modes: np.ndarray
     expression_names: tuple[str, ...]
+    in_mask: np.ndarray
 
     def vertices(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """Vertex positions (V, 3) of one face for identity weights (up to K) and expression
@@ -63,8 +67,9 @@ class FaceMesh:
         return self.neutral + offsets.reshape(-1, 3)
 
     def extent(self, vertices: np.ndarray) -> tuple[float, float]:
-        """Height and width (mm) of a face: the extent of its vertices up and across."""
-        return float(np.ptp(vertices[:, 1])), float(np.ptp(vertices[:, 0]))
+        """Height and width (mm) of a face's mask: the extent of its vertices up and across."""
+        inside = vertices[self.in_mask]
+        return float(np.ptp(inside[:, 1])), float(np.ptp(inside[:, 0]))
 
     @cached_property
     def _identity_rows(self) -> np.ndarray:
@@ -83,14 +88,15 @@ class FaceMesh:
 
 
 @cache
-def load_mesh() -> FaceMesh:
-    """The shipped face mesh (read once per process)."""
+def load_mesh(margin: float = 0.0) -> FaceMesh:
+    """The shipped face mesh inside the face mask grown by ``margin`` mm (read once per process
+    and margin)."""
     with resources.files(__package__).joinpath(DATA_FILE).open("rb") as handle, np.load(handle) as data:
         neutral = data["neutral"]
         neutral = neutral - neutral[data["landmarks_multipie68"][NOSE_TIP_LANDMARK]]
         triangles = data["triangles"]
-        triangles = triangles[face_mask(neutral)[triangles].all(axis=1)]
-        # only the face mask's vertices are kept, numbered anew
+        triangles = triangles[face_mask(neutral, margin)[triangles].all(axis=1)]
+        # only the vertices of these triangles are kept, numbered anew
         used, triangles = np.unique(triangles, return_inverse=True)
         return FaceMesh(
             neutral=neutral[used].astype(np.float32),
@@ -98,13 +104,15 @@ def load_mesh() -> FaceMesh:
             identity_modes=np.ascontiguousarray(data["identity_modes"][:, used], dtype=np.float32),
             expression_modes=np.ascontiguousarray(data["expression_modes"][:, used], dtype=np.float32),
             expression_names=tuple(str(name) for name in data["expression_names"]),
+            in_mask=face_mask(neutral[used]),
         )
 
 
-def face_mask(neutral: np.ndarray) -> np.ndarray:
-    """Which vertices (V,) of the neutral face lie inside the face mask."""
-    across = np.abs(neutral[:, 0]) / MASK_HALF_WIDTH
+def face_mask(neutral: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """Which vertices (V,) of the neutral face lie inside the face mask grown by ``margin`` mm."""
+    across = np.abs(neutral[:, 0]) / (MASK_HALF_WIDTH + margin)
     up = neutral[:, 1]
-    above = (across**MASK_FOREHEAD_POWER + np.abs(up / MASK_ABOVE) ** MASK_FOREHEAD_POWER) ** (1 / MASK_FOREHEAD_POWER)
-    below = (across**MASK_JAW_POWER + np.abs(up / MASK_BELOW) ** MASK_JAW_POWER) ** (1 / MASK_JAW_POWER)
+    top, bottom = MASK_ABOVE + margin, MASK_BELOW + margin
+    above = (across**MASK_FOREHEAD_POWER + np.abs(up / top) ** MASK_FOREHEAD_POWER) ** (1 / MASK_FOREHEAD_POWER)
+    below = (across**MASK_JAW_POWER + np.abs(up / bottom) ** MASK_JAW_POWER) ** (1 / MASK_JAW_POWER)
     return np.where(up > 0, above, below) <= 1.0
