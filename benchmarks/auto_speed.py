@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from facefill.discovery import find_images  # noqa: E402
 from facefill.formats import read_depth  # noqa: E402
-from facefill.masks import FAMILIES, make_mask, mask_rng  # noqa: E402
+from facefill.masks import LARGE_FAMILIES as FAMILIES, make_mask, mask_rng  # noqa: E402  (README reports the large holes)
 from facefill.model import FaceModel  # noqa: E402
 from facefill.synth import make_faces  # noqa: E402
 

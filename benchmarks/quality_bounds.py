@@ -29,7 +29,7 @@ from facefill.depth import to_float
 from facefill.discovery import find_images
 from facefill.evaluate import score
 from facefill.formats import read_depth
-from facefill.masks import FAMILIES, make_mask, mask_rng
+from facefill.masks import LARGE_FAMILIES as FAMILIES, make_mask, mask_rng  # the large holes: README reports them
 from facefill.model import FaceModel
 from facefill.prior import PCAFit, PCAPrior
 from facefill.prior.gappy import gappy_fit

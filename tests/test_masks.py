@@ -43,3 +43,56 @@ def test_band_is_14_pixels_high_for_an_84_pixel_face_and_scales():
 def test_unknown_family():
     with pytest.raises(InvalidParameterError, match="mask family 'hat' is not known"):
         make_mask("hat", np.ones((5, 5), bool), np.random.default_rng(0))
+
+
+def _reference_face():
+    face = np.zeros((120, 116), bool)
+    face[10:110, 16:100] = True  # 84 px wide: the protocol's reference width
+    return face
+
+
+def test_speckle_is_many_small_clusters_covering_3_to_10_percent_of_the_face():
+    from scipy import ndimage
+
+    face = _reference_face()
+    for i in range(6):
+        hidden = make_mask("speckle", face, mask_rng(0, i, "speckle", 0))
+        assert 0.025 <= (hidden & face).sum() / face.sum() <= 0.105
+        labels, count = ndimage.label(hidden)
+        assert count >= 20
+        # clusters 1-6 px across (a few touch and merge into longer ones, never wider ones)
+        spans = [max(np.ptp(ys), np.ptp(xs)) + 1 for ys, xs in (np.nonzero(labels == k) for k in range(1, count + 1))]
+        assert np.median(spans) <= 6 and np.percentile(spans, 90) <= 10
+        assert ndimage.distance_transform_edt(hidden).max() <= 3.5
+        # anywhere on the face, the outline included, and never far outside it
+        assert not (hidden & ~ndimage.binary_dilation(face, iterations=2)).any()
+
+
+def test_scratches_are_thin_lines():
+    from scipy import ndimage
+
+    face = _reference_face()
+    for i in range(6):
+        hidden = make_mask("scratches", face, mask_rng(0, i, "scratches", 0))
+        assert hidden.any()
+        # at most 6 px wide: no hidden pixel is more than 3 px from a kept one (a little more
+        # where segments join or cross)
+        assert ndimage.distance_transform_edt(hidden).max() <= 4.5
+        assert np.median(ndimage.distance_transform_edt(hidden)[hidden]) <= 2.0
+        assert hidden.sum() >= 20  # at least one polyline of 4 segments of 5 px
+
+
+def test_midline_is_a_tall_ellipse_on_the_faces_midline():
+    face = _reference_face()
+    for i in range(6):
+        hidden = make_mask("midline", face, mask_rng(0, i, "midline", 0))
+        ys, xs = np.nonzero(hidden)
+        assert abs(xs.mean() - 57.5) <= 4.5
+        assert 12 <= np.ptp(xs) + 1 <= 29 and 20 <= np.ptp(ys) + 1 <= 49
+        assert 10 + 0.2 * 100 - 1 <= ys.mean() <= 10 + 0.9 * 100 + 1
+
+
+def test_the_first_five_families_keep_their_masks():
+    # new families were appended: the seeds of the earlier ones (and so their masks) are unchanged
+    assert FAMILIES[:5] == ("blobs", "half", "chin", "top", "band")
+    assert mask_rng(0, 1, "chin", 2).integers(1 << 30) == np.random.default_rng([0, 1, 2, 2]).integers(1 << 30)

@@ -294,7 +294,9 @@ def evaluate(
     methods: Optional[str] = typer.Option(
         None, help="Comma-separated methods and baselines [default: every facefill method, seed, telea, ns, biharmonic]."
     ),
-    families: Optional[str] = typer.Option(None, help="Comma-separated mask families [default: blobs,half,chin,top,band]."),
+    families: Optional[str] = typer.Option(
+        None, help="Comma-separated mask families [default: blobs,half,chin,top,band,speckle,scratches,midline]."
+    ),
     masks_per_face: int = typer.Option(3, help="Masks per family per held-out face."),
     seed: int = typer.Option(0, help="Seed of the mask generators."),
     report: Optional[Path] = typer.Option(None, help="Write report.html, results.json and pictures into this folder."),

@@ -2,7 +2,7 @@
 
 Every method, baselines included, is scored in the same run on the same
 masks: leave one complete face out, train on the others, hide parts of the
-held-out face with seeded masks of five families, reconstruct, and compare
+held-out face with seeded masks of eight families, reconstruct, and compare
 with the truth.
 """
 

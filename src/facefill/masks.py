@@ -9,11 +9,15 @@ with the face's width.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from .errors import InvalidParameterError
 from .frame import REFERENCE_FACE_WIDTH, face_box
 
-FAMILIES = ("blobs", "half", "chin", "top", "band")
+#: The large, shaped holes, and the commonest sensor holes: small, thin, or on the midline.
+LARGE_FAMILIES = ("blobs", "half", "chin", "top", "band")
+THIN_FAMILIES = ("speckle", "scratches", "midline")
+FAMILIES = LARGE_FAMILIES + THIN_FAMILIES
 
 
 def make_mask(family: str, face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -50,6 +54,25 @@ def make_mask(family: str, face: np.ndarray, rng: np.random.Generator) -> np.nda
     if family == "band":
         band_top = top + rng.uniform(0.25, 0.40) * height
         return (ys >= band_top) & (ys < band_top + 14 * scale)
+    if family == "speckle":
+        return _speckle(face, rng, scale)
+    if family == "scratches":
+        hidden = np.zeros(face.shape, dtype=bool)
+        for _ in range(rng.integers(1, 4)):
+            point = np.array([rng.uniform(top, bottom), rng.uniform(left, right)])
+            half_width = rng.uniform(1, 6) * scale / 2
+            heading = rng.uniform(0, 2 * np.pi)
+            for _ in range(rng.integers(4, 11)):
+                heading += rng.normal(0, SCRATCH_TURN)
+                end = point + rng.uniform(5, 15) * scale * np.array([np.sin(heading), np.cos(heading)])
+                hidden |= _near_segment(ys, xs, point, end, half_width)
+                point = end
+        return hidden
+    if family == "midline":
+        across, down = rng.uniform(6, 14) * scale, rng.uniform(10, 24) * scale
+        cx = (left + right) / 2 + rng.uniform(-4, 4) * scale
+        cy = top + rng.uniform(0.20, 0.90) * height
+        return ((xs - cx) / across) ** 2 + ((ys - cy) / down) ** 2 <= 1
     check_family(family)
     raise AssertionError(family)  # every known family is drawn above
 
@@ -59,6 +82,31 @@ def check_family(family: str) -> str:
     if family not in FAMILIES:
         raise InvalidParameterError(f"mask family {family!r} is not known; expected one of {', '.join(FAMILIES)}")
     return family
+
+
+#: Speckle: the noise's smoothing (pixels of a reference face) sets the clusters' size (1-6 px
+#: across at the threshold), and clusters reach this far (pixels) beyond the face's outline.
+SPECKLE_SMOOTHING = 1.2
+SPECKLE_REACH = 2
+#: Scratches: the standard deviation (radians) of a polyline's turn at each vertex (PROTOCOL.md:
+#: segments "at any angle"; a strand or a frame bends, it does not zigzag at random).
+SCRATCH_TURN = 0.6
+
+
+def _speckle(face: np.ndarray, rng: np.random.Generator, scale: float) -> np.ndarray:
+    """Small clusters covering 3-10 % of the face: smoothed noise above its quantile."""
+    noise = ndimage.gaussian_filter(rng.standard_normal(face.shape), SPECKLE_SMOOTHING * scale)
+    share = rng.uniform(0.03, 0.10)
+    reach = ndimage.binary_dilation(face, iterations=max(int(round(SPECKLE_REACH * scale)), 1))
+    return (noise > np.quantile(noise[face], 1 - share)) & reach
+
+
+def _near_segment(ys, xs, start, end, half_width: float) -> np.ndarray:
+    """Pixels within ``half_width`` of the segment from ``start`` to ``end`` (row, column)."""
+    direction = end - start
+    length2 = max(float(direction @ direction), 1e-12)
+    t = np.clip(((ys - start[0]) * direction[0] + (xs - start[1]) * direction[1]) / length2, 0, 1)
+    return (ys - start[0] - t * direction[0]) ** 2 + (xs - start[1] - t * direction[1]) ** 2 <= max(half_width, 0.5) ** 2
 
 
 def mask_rng(seed: int, face_index: int, family: str, mask_index: int) -> np.random.Generator:

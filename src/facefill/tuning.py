@@ -19,7 +19,7 @@ import numpy as np
 
 from .fill.auto import OneBlasThread, blend
 from .frame import mirror
-from .masks import FAMILIES, make_mask, mask_rng
+from .masks import LARGE_FAMILIES, make_mask, mask_rng
 from .prior import PCAPrior
 from .prior.gappy import normal_equations, ridge_penalty
 from .prior.learn import MAX_COMPONENTS
@@ -50,7 +50,8 @@ def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mi
         (domain, symmetric outline, reaches), from the sample without the held-out face.
     n_components, noise, mirror_weight : int, float or "auto"
     families : tuple of str, optional
-        Mask families that hide the held-out faces (default: the protocol's).
+        Mask families that hide the held-out faces (default: the protocol's large holes; the
+        thin ones are not yet weighed in the choice).
     seed : int
         Seed of the masks.
 
@@ -60,7 +61,7 @@ def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mi
     chosen settings' mean absolute error, NaN if not cross-validated: fewer
     than 3 faces, or nothing left to choose).
     """
-    families = FAMILIES if families is None else families
+    families = LARGE_FAMILIES if families is None else families
     k_available, depth_scale = len(like.components), like.depth_scale
     chosen_k, chosen_noise, chosen_weight = n_components, noise, mirror_weight
     cv_error = float("nan")
