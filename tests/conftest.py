@@ -51,7 +51,7 @@ def model8(faces8) -> FaceModel:
 @pytest.fixture(scope="session")
 def synthetic_model() -> FaceModel:
     """A model of 30 synthetic 8-bit faces, with the settings cross-validation chooses for them."""
-    return FaceModel(n_components=48, noise=0.4, mirror_weight=0.0).fit(make_faces(30, seed=21))
+    return FaceModel(n_components=48, noise=4.8, mirror_weight=0.0).fit(make_faces(30, seed=21))
 
 
 @pytest.fixture(scope="session")

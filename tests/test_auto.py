@@ -104,3 +104,36 @@ def test_auto_on_sample_data_never_changes_observed_pixels(dataset, sample_model
         assert (confidence[observed] == 1).all() and (confidence[filled == 255] == 0).all()
         newly = ~observed & (filled != 255)
         assert ((confidence[newly] > 0) & (confidence[newly] < 1)).all()
+
+
+def _plane_with_hole(rows, cols):
+    ys, xs = np.mgrid[0:40, 0:40].astype(float)
+    plane = 50 + 0.5 * xs - 0.3 * ys
+    depth = plane.copy()
+    hole = np.zeros((40, 40), bool)
+    hole[rows, cols] = True
+    depth[hole] = np.nan
+    return plane, depth, hole
+
+
+def test_a_thin_hole_is_filled_from_its_border_not_from_the_priors_fine_detail():
+    from facefill.fill.auto import blended_fill
+
+    plane, depth, hole = _plane_with_hole(slice(19, 21), slice(5, 35))  # a scratch 2 px wide
+    # a prediction right on average but with detail the face does not have
+    checker = np.where((np.indices((40, 40)).sum(axis=0) % 2) == 0, 3.0, -3.0)
+    filled = blended_fill(depth, plane + checker, np.full((40, 40), np.nan), hole, 0.0, 1.0)
+    # a hole 1 px deep keeps 1 - exp(-1 / DETAIL_REACH) = 39 % of the detail
+    assert np.abs(filled - plane)[hole].mean() < 0.55 * np.abs(checker).mean()
+    np.testing.assert_array_equal(filled[~hole], depth[~hole])
+
+
+def test_a_thick_hole_keeps_the_priors_detail():
+    from facefill.fill.auto import blended_fill
+
+    plane, depth, hole = _plane_with_hole(slice(5, 35), slice(5, 35))
+    bump = 4.0 * np.exp(-(((np.indices((40, 40)) - 20.0) ** 2).sum(axis=0)) / 20.0)  # the prior knows a nose
+    truth = plane + bump
+    depth = np.where(hole, np.nan, truth)
+    filled = blended_fill(depth, truth, np.full((40, 40), np.nan), hole, 0.0, 1.0)
+    assert np.abs(filled - truth)[hole].mean() < 0.1 * bump[hole].mean()

@@ -23,7 +23,7 @@ def holed():
 
 @pytest.fixture(scope="module")
 def pretrained(holed):
-    return pretrained_model(holed[2], faces=30)
+    return pretrained_model(holed[2], faces=16)
 
 
 def test_the_model_is_fitted_in_the_images_frame(pretrained, holed):

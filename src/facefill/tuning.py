@@ -17,8 +17,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .fill.auto import OneBlasThread, blend
-from .frame import mirror
+from .fill.auto import OneBlasThread, blend, detail_weight
+from .frame import REFERENCE_FACE_WIDTH, face_width, mirror
 from .masks import LARGE_FAMILIES, make_mask, mask_rng
 from .prior import PCAPrior
 from .prior.gappy import normal_equations, ridge_penalty
@@ -135,9 +135,11 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
       once and combined per mirror weight; the noise levels are solved together;
     - the prediction is ``mean + A @ theta`` (``A``: a column of ones for the
       offset, then the faded components) and the blend is linear in its
-      residuals, so the filled face is ``mean + blend(data) + (A - blend(A)) @ theta``:
-      the blend is solved once per mirror weight for the data and each column of ``A``,
-      at the pixels it reads.
+      residuals and in the prediction's detail, so the filled face is
+      ``mean + blend(data) + (A - blend(A)) @ theta`` less the dropped share of
+      the detail of ``mean + A @ theta``: the blend is solved once per mirror
+      weight for the data, the mean face and each column of ``A``, at the
+      pixels it reads.
     """
     evidence = prior.evidence(depth, with_mirror=True)
     design = prior.design(evidence.pixels)
@@ -147,6 +149,10 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
     k_available = min(max(grid_k), len(prior.components))
     observed, mirrored = np.isfinite(depth), mirror(depth)
     fade = prior.fade(evidence.distance)
+    scale = face_width(observed) / REFERENCE_FACE_WIDTH
+    offset = float(depth[observed].mean())
+    # the share of the prediction's fine detail the fill drops at each target pixel
+    dropped = 1 - detail_weight(target, observed, scale)[target]
 
     def columns(rows, cols):
         """(k + 1, p) the prediction's columns at pixels: the offset's, then the faded components'."""
@@ -157,16 +163,25 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
     errors = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
     for wi, weight in enumerate(grid_w):
         gram, rhs = gram_observed + weight * gram_mirrored, rhs_observed + weight * rhs_mirrored
-        blending = blend(target, np.isfinite(mirrored), weight)
+        blending = blend(target, observed, np.isfinite(mirrored), weight, scale)
         known, soft = blending.known_pixels, blending.soft_pixels
+        on_target = target[blending.ys, blending.xs]  # the target pixels among the solved ones
         # residuals (observed minus predicted, 0 on the background) and soft evidence, for the
         # data (minus the mean face) and for each column of the prediction
         is_observed = observed[known]
         data_known = np.where(is_observed, depth[known] - prior.mean[known], 0.0)
-        data_correction = blending.solve_values(data_known[None], (mirrored[soft] - prior.mean[soft])[None])[0]
-        column_correction = blending.solve_values(columns(*known) * is_observed, columns(*soft))
-        # filled - mean at the target pixels (row-major, as the blend's) = data_correction + effect @ theta
-        effect = (target_columns - column_correction).T  # (targets, k + 1)
+        data_correction = blending.solve_values(data_known[None], (mirrored[soft] - prior.mean[soft])[None])[0][on_target]
+        column_correction = blending.solve_values(columns(*known) * is_observed, columns(*soft))[:, on_target]
+        # the prediction's detail (itself less its smooth fill from the border), for the mean face
+        # (less the offset) and for each column
+        shifted_mean = np.where(np.isfinite(prior.mean), prior.mean - offset, 0.0)  # as the fill shifts it
+        mean_smooth = blending.solve_values(shifted_mean[known][None], shifted_mean[soft][None])[0][on_target]
+        column_smooth = blending.solve_values(columns(*known), columns(*soft))[:, on_target]
+        mean_detail = shifted_mean[target] - mean_smooth
+        column_detail = (target_columns - column_smooth).T
+        # filled - mean at the target pixels (row-major) = data_correction + effect @ theta
+        data_correction = data_correction - dropped * mean_detail
+        effect = (target_columns - column_correction).T - dropped[:, None] * column_detail  # (targets, k + 1)
         for ki, k in enumerate(grid_k):
             k = min(k, k_available)
             systems = np.repeat(gram[None, : k + 1, : k + 1], len(grid_noise), axis=0)
