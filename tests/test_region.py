@@ -106,3 +106,33 @@ def test_what_the_filled_face_encloses_is_face(seed):
     observed &= ~(rim & (rng.random(face.shape) < 0.3))
     filled = _rule(observed, face)
     assert not enclosed_holes(~(observed | filled)).any()  # no pinhole of background left inside
+
+
+def _disc_face(radius=30.0):
+    ys, xs = np.mgrid[0:80, 0:80].astype(float)
+    return (ys - 40) ** 2 + (xs - 40) ** 2 <= radius**2
+
+
+def test_a_dropout_notch_in_the_rim_is_face():
+    from facefill.fill.region import rim_dropouts
+
+    model_face = _disc_face()
+    observed = model_face.copy()
+    observed[38:42, 66:71] = False  # a 4 px speckle cluster at the rim, inside the model's outline
+    found = rim_dropouts(observed, np.zeros_like(observed), model_face, 3.0)
+    assert found[38:42, 66:69].all()
+    assert not found[~model_face].any()  # never beyond the model's outline
+
+
+def test_a_notch_the_model_outline_has_too_and_a_wide_dent_stay_background():
+    from facefill.fill.region import rim_dropouts
+
+    model_face = _disc_face()
+    observed = model_face.copy()
+    observed[38:42, 68:71] = False
+    model_face[38:42, 68:71] = False  # a dent of this face's silhouette the model knows
+    observed[5:80, 35:46] &= np.mgrid[5:80, 35:46][0] < 20  # a wide dent at the top: 11 px
+    observed[:, :] = observed
+    found = rim_dropouts(observed, np.zeros_like(observed), model_face, 3.0)
+    assert not found[38:42, 68:71].any()
+    assert not found[5:20, 35:46].any()

@@ -252,6 +252,34 @@ def face_pixels(
     face = np.zeros_like(observed)
     face[rows, cols] = radius < limit[index] - 0.5
     face |= enclosed
+    face |= rim_dropouts(observed, face, model_face, margin)
     # what the rays left out but the filled face encloses (a streak between rays, a notch
     # sealed off by the fill) is a hole in the face, not background
     return face | enclosed_holes(missing & ~face)
+
+
+def rim_dropouts(observed: np.ndarray, face: np.ndarray, model_face: np.ndarray, margin: float) -> np.ndarray:
+    """Missing pixels in narrow notches of the face's rim that the model's outline says are face:
+    sensor dropouts and thin scratches across the outline, not dents of the silhouette.
+
+    A notch is narrow when a disc of radius ``margin`` closes it (a morphological
+    closing of the observed and filled face); it is a dropout, filled up to the
+    registered model outline ``model_face``, when it reaches at least ``margin``
+    inside that outline (a ragged outline's own notches lie at the outline, and
+    stay background).
+    Leave-one-out on the sample faces (a 3 px margin, one mask per family and
+    face): fill IoU on speckle 0.895 -> 0.926 and scratches 0.856 -> 0.938,
+    every family's IoU equal or higher, for about 4 more background pixels
+    painted per case (605 in 160 cases).
+    """
+    radius = max(int(round(margin)), 1)
+    rows, cols = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    disc = rows**2 + cols**2 <= radius**2
+    pad = radius + 1
+    closed = ndimage.binary_closing(np.pad(observed | face, pad), disc)[pad:-pad, pad:-pad]
+    notches = closed & model_face & ~observed & ~face
+    labels, count = ndimage.label(notches)
+    deep = np.zeros(count + 1, dtype=bool)
+    deep[np.unique(labels[ndimage.binary_erosion(model_face, iterations=radius) & notches])] = True
+    deep[0] = False
+    return deep[labels]
