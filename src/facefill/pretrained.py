@@ -21,7 +21,6 @@ from scipy import ndimage
 
 from .checks import check_missing_value, stack_images, whole_number
 from .depth import default_missing_value, to_dtype, to_float
-from .errors import InvalidParameterError
 from .model import FaceModel
 from .morphable.fit import fit_view
 from .morphable.mesh import FACE_WIDTH_MM
@@ -103,8 +102,6 @@ def assume_frame(images: Sequence[np.ndarray], missing_value: float | None = Non
 def _sample(images: Sequence[np.ndarray], count: int, missing_value: float | None) -> tuple[np.ndarray, float]:
     """Up to ``count`` of the images, evenly spread (only these are read), stacked and checked,
     and their missing value (by default the dtype's)."""
-    if len(images) == 0:
-        raise InvalidParameterError("images is empty; expected at least one face")
     chosen = np.unique(np.linspace(0, len(images) - 1, min(len(images), count)).round().astype(int))
     stack = stack_images([images[i] for i in chosen])
     missing_value = default_missing_value(stack.dtype) if missing_value is None else missing_value
@@ -153,7 +150,7 @@ def renders_like(
     variation = float(np.clip(_spread(real) / max(_spread(probe), 1e-9), MIN_VARIATION, 1.0)) if matched else 1.0
     # noise: what the images have beyond what quantising noiseless renders gives
     excess = max(_noise_level(list(real)) ** 2 - _noise_level(quantised(probe)) ** 2, 0.0)
-    faces = rendered(count, variation, float(np.sqrt(excess)) / _noise_level([_WHITE_NOISE]), seed)
+    faces = rendered(count, variation, float(np.sqrt(excess)) / _WHITE_NOISE_LEVEL, seed)
     if matched:
         faces = faces - np.nan_to_num(_mean(faces) - _mean(real))
     return [_as_image(face, assumed.dtype, missing_value) for face in faces]
@@ -188,8 +185,6 @@ SILHOUETTES = 64
 #: Margin (mm) by which renders cut by the user's silhouettes overreach the face mask: enough
 #: to cover outlines of other faces and crops (the sample faces', rendered 16-bit faces').
 SILHOUETTE_MARGIN = 15.0
-#: Unit white noise, on which the noise statistic is calibrated.
-_WHITE_NOISE = np.random.default_rng(0).standard_normal((64, 64))
 
 
 def _noise_level(depths: list[np.ndarray]) -> float:
@@ -203,6 +198,10 @@ def _noise_level(depths: list[np.ndarray]) -> float:
         residuals.append(np.abs(depth - smooth)[inner])
     residuals = np.concatenate(residuals) if residuals else np.zeros(0)
     return float(np.mean(residuals)) if residuals.size else 0.0
+
+
+#: The noise statistic of unit white noise: what it is calibrated on.
+_WHITE_NOISE_LEVEL = _noise_level([np.random.default_rng(0).standard_normal((64, 64))])
 
 
 def pretrained_model(
