@@ -65,6 +65,16 @@ def test_screening_makes_the_correction_decay_into_large_holes():
     assert correction[20, 11] > 1.0 and abs(correction[20, 70]) < 0.1
 
 
+def test_where_nothing_is_known_beyond_the_hole_the_correction_continues_the_borders_slope():
+    # the thin-plate energy's free edge: a squared Laplacian would leave any harmonic field free there
+    ramp = 0.5 * np.mgrid[0:30, 0:40][1].astype(float)
+    unknown = np.zeros((30, 40), bool)
+    unknown[:, 10:] = True  # open to the right and at the top and bottom
+    residual = np.where(unknown, np.nan, ramp)
+    correction = smooth_correction(residual, unknown, screening=1e-9)
+    np.testing.assert_allclose(correction[unknown], ramp[unknown], atol=0.01)
+
+
 def test_soft_evidence_pulls_the_correction():
     unknown = _hole()
     residual = np.where(unknown, np.nan, 0.0)

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .fill.auto import OneBlasThread, blend, detail_weight
+from .fill.auto import OneBlasThread, blend, detail_weight, thickness_share
 from .frame import REFERENCE_FACE_WIDTH, face_width, mirror
 from .masks import LARGE_FAMILIES, make_mask, mask_rng
 from .prior import PCAPrior
@@ -152,7 +152,8 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
     scale = face_width(observed) / REFERENCE_FACE_WIDTH
     offset = float(depth[observed].mean())
     # the share of the prediction's fine detail the fill drops at each target pixel
-    dropped = 1 - detail_weight(target, observed, scale)[target]
+    share = thickness_share(target, observed, scale)
+    dropped = 1 - detail_weight(target, observed, scale, share)[target]
 
     def columns(rows, cols):
         """(k + 1, p) the prediction's columns at pixels: the offset's, then the faded components'."""
@@ -163,15 +164,14 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
     errors = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
     for wi, weight in enumerate(grid_w):
         gram, rhs = gram_observed + weight * gram_mirrored, rhs_observed + weight * rhs_mirrored
-        blending = blend(target, observed, np.isfinite(mirrored), weight, scale)
+        blending = blend(target, observed, np.isfinite(mirrored), weight, scale, share)
         known, soft = blending.known_pixels, blending.soft_pixels
         on_target = target[blending.ys, blending.xs]  # the target pixels among the solved ones
-        # residuals (observed minus predicted, 0 on the background) and soft evidence, for the
-        # data (minus the mean face) and for each column of the prediction
-        is_observed = observed[known]
-        data_known = np.where(is_observed, depth[known] - prior.mean[known], 0.0)
+        # residuals (observed minus predicted) and soft evidence, for the data (minus the mean
+        # face) and for each column of the prediction
+        data_known = depth[known] - prior.mean[known]
         data_correction = blending.solve_values(data_known[None], (mirrored[soft] - prior.mean[soft])[None])[0][on_target]
-        column_correction = blending.solve_values(columns(*known) * is_observed, columns(*soft))[:, on_target]
+        column_correction = blending.solve_values(columns(*known), columns(*soft))[:, on_target]
         # the prediction's detail (itself less its smooth fill from the border), for the mean face
         # (less the offset) and for each column
         shifted_mean = np.where(np.isfinite(prior.mean), prior.mean - offset, 0.0)  # as the fill shifts it

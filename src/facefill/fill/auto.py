@@ -24,23 +24,31 @@ from .region import face_pixels
 #: A ray whose last observed pixel lies this far inside the predicted outline (pixels, for a face
 #: of the reference width; scaled with the face) ends on a cut, not on the outline.
 CUT_MARGIN = 3.0
-#: Decay weight of the blending correction (see ``blend.SmoothCorrection``).
+#: Decay weight of the blending correction (see ``blend.SmoothCorrection``), in a thick hole.
 BLEND_SCREENING = 1e-3
-#: Weight of mirrored observed pixels in the blend, times the prior's mirror weight.
+#: Weight of mirrored observed pixels in the blend, times the prior's mirror weight, in a thick hole.
 MIRROR_BLEND_WEIGHT = 0.05
 #: Reach (pixels) over which the blend's trust in the border fades into the prior's uncertainty.
 CONFIDENCE_REACH = 6.0
 #: Background within this distance of the fill region (pixels of a face of the reference width)
-#: is solved with it, so that the correction continues smoothly past the outline instead of
-#: being held at 0 right at it. Leave-one-out on the sample faces: 5 px took scratches from 0.51
-#: to 0.45 and band from 0.89 to 0.81 (2 px: 0.45, 0.84; 10 px: 0.42, 0.81, blobs worse).
+#: is solved with it, free (no value is imposed there), so that the correction continues the
+#: border's slope past the outline instead of being held at a value. Leave-one-out on the sample
+#: faces: 5 px took scratches from 0.51 to 0.45 and band from 0.89 to 0.81 (2 px: 0.45, 0.84;
+#: 10 px: 0.42, 0.81, blobs worse).
 BACKGROUND_BAND = 5.0
-#: How much of the prior's fine detail a hole keeps, by its thickness (how far its deepest pixel
-#: is from observed pixels, in pixels of a reference face): 1 - exp(-thickness / DETAIL_REACH).
-#: A thin hole's border fixes it better than the prior's detail does (a biharmonic fill of its
-#: border beats the prior there); a thick one needs the prior. Leave-one-out on the sample
-#: faces, with the band: speckle 0.28 -> 0.25, scratches 0.43 -> 0.41, the rest equal or better.
-DETAIL_REACH = 2.0
+#: How thick a hole must be (how far its deepest pixel is from observed pixels, in pixels of a
+#: reference face) for the prior to matter there: a connected part of the fill region gets the
+#: share 1 - exp(-thickness / THICKNESS_REACH) of the prior's fine detail, of the mirror's pull
+#: and of the decay. A thin hole's border fixes it better than the prior does (a thin-plate fill
+#: of its border beat the prior there); a thick one needs the prior. Leave-one-out on the sample
+#: faces, with RIM_DETAIL_REACH: 4 px against 3 and 5 px, best over the eight families together.
+THICKNESS_REACH = 4.0
+#: In a thin hole, the prior's detail also fades towards the face's outline (within this many
+#: pixels of the background, for a reference face): the prior's rim is the training faces', not
+#: this face's. Leave-one-out on the sample faces, with THICKNESS_REACH: scratches 0.33 -> 0.30
+#: and speckle 0.245 -> 0.231 levels (common pixels with biharmonic: 0.303 and 0.230), the large
+#: families within 0.01 (3 px: speckle and scratches 0.01 worse; 5 px: band 0.01 worse).
+RIM_DETAIL_REACH = 4.0
 
 
 @dataclass
@@ -105,14 +113,15 @@ def blended_fill(depth, prediction, mirrored, face, mirror_weight: float, scale:
     auto's blend.
 
     The prediction is bent onto the observed pixels by a thin-plate correction of
-    the residuals (observed minus predicted; 0 on the background beyond a band
-    around the hole), drawn weakly towards the ``mirrored`` depth; and in thin
-    holes the prediction's own fine detail (what a smooth fill of its border
-    misses) is kept only as far as :func:`detail_weight` says.
+    the residuals (observed minus predicted), drawn weakly towards the
+    ``mirrored`` depth; and in thin holes the prediction's own fine detail (what
+    a smooth fill of its border misses) is kept only as far as
+    :func:`detail_weight` says.
     ``facefill.tuning`` scores settings by this fill, by linearity.
     """
     observed = np.isfinite(depth)
-    blending = blend(face, observed, np.isfinite(mirrored), mirror_weight, scale)
+    share = thickness_share(face, observed, scale)
+    blending = blend(face, observed, np.isfinite(mirrored), mirror_weight, scale, share)
     residual = np.where(observed, depth - prediction, 0.0)
     # the detail is found on small numbers (0 where the prediction has nothing to say)
     shifted = np.where(np.isfinite(prediction), prediction - float(depth[observed].mean()), 0.0)
@@ -121,29 +130,41 @@ def blended_fill(depth, prediction, mirrored, face, mirror_weight: float, scale:
     )
     detail = shifted - corrections[1]
     values = depth.copy()
-    values[face] = (prediction + corrections[0] - (1 - detail_weight(face, observed, scale)) * detail)[face]
+    values[face] = (prediction + corrections[0] - (1 - detail_weight(face, observed, scale, share)) * detail)[face]
     return values
 
 
-def blend(face: np.ndarray, observed: np.ndarray, mirrored_known: np.ndarray, mirror_weight: float, scale: float) -> SmoothCorrection:
-    """auto's blend for a fill region ``face`` (in a face ``scale`` times the reference width):
-    a thin-plate system over the region and the background within :data:`BACKGROUND_BAND` of it,
-    which meets the values around them, drawn weakly towards the mirrored observed depth where
-    ``mirrored_known``."""
-    band = max(int(round(BACKGROUND_BAND * scale)), 1)
-    solved = face | (ndimage.binary_dilation(face, iterations=band) & ~observed)
-    return SmoothCorrection(solved, ~solved, BLEND_SCREENING, face & mirrored_known, MIRROR_BLEND_WEIGHT * mirror_weight)
-
-
-def detail_weight(face: np.ndarray, observed: np.ndarray, scale: float) -> np.ndarray:
-    """Per pixel of ``face``, the share of the prediction's fine detail the fill keeps: by the
-    thickness of its connected part of the fill region (see :data:`DETAIL_REACH`); 0 elsewhere."""
+def thickness_share(face: np.ndarray, observed: np.ndarray, scale: float) -> np.ndarray:
+    """Per pixel of ``face`` (a fill region in a face ``scale`` times the reference width), the
+    share of the prior's say that the thickness of its connected part gives it (see
+    :data:`THICKNESS_REACH`); 0 elsewhere."""
     distance = ndimage.distance_transform_edt(~observed) / scale
     labels, count = ndimage.label(face)
     thickness = np.zeros(count + 1)
     if count:
         thickness[1:] = ndimage.maximum(distance, labels, index=np.arange(1, count + 1))
-    return 1 - np.exp(-thickness[labels] / DETAIL_REACH)
+    return np.where(face, 1 - np.exp(-thickness[labels] / THICKNESS_REACH), 0.0)
+
+
+def blend(face, observed, mirrored_known, mirror_weight: float, scale: float, share: np.ndarray) -> SmoothCorrection:
+    """auto's blend for a fill region ``face`` (in a face ``scale`` times the reference width):
+    a thin-plate system over the region and the background within :data:`BACKGROUND_BAND` of it,
+    which meets the observed values around them, drawn weakly towards the mirrored observed depth
+    where ``mirrored_known`` and towards no correction, both by the :func:`thickness_share`
+    ``share``."""
+    band = max(int(round(BACKGROUND_BAND * scale)), 1)
+    solved = face | (ndimage.binary_dilation(face, iterations=band) & ~observed)
+    return SmoothCorrection(
+        solved, observed, BLEND_SCREENING * share, face & mirrored_known, MIRROR_BLEND_WEIGHT * mirror_weight * share
+    )
+
+
+def detail_weight(face: np.ndarray, observed: np.ndarray, scale: float, share: np.ndarray) -> np.ndarray:
+    """Per pixel of ``face``, the share of the prediction's fine detail the fill keeps: the
+    :func:`thickness_share` ``share``, and in thin holes less towards the background (see
+    :data:`RIM_DETAIL_REACH`); 0 elsewhere."""
+    to_background = ndimage.distance_transform_edt(face | observed) / scale
+    return share * (1 - (1 - share) * np.exp(-to_background / RIM_DETAIL_REACH))
 
 
 def _predict(depth: np.ndarray, frame: FaceFrame, prior) -> _Prediction:

@@ -12,11 +12,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-#: The 5-point Laplacian: row and column offsets (the pixel, then its 4-neighbours) and weights.
-_STENCIL_ROWS = np.array([0, -1, 1, 0, 0])
-_STENCIL_COLS = np.array([0, 0, 0, -1, 1])
-_STENCIL_WEIGHTS = np.array([-4.0, 1.0, 1.0, 1.0, 1.0])
-_OFFSETS = tuple(zip(_STENCIL_ROWS[1:].tolist(), _STENCIL_COLS[1:].tolist()))  # the 4-neighbours
+_OFFSETS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # the 4-neighbours
+#: The thin-plate energy's second differences, (row, column) offsets and weights: u_yy, u_xx and
+#: u_xy (weighted sqrt 2, as it enters the energy twice). Unlike the squared Laplacian (whose
+#: Euler-Lagrange equation is the same inside a hole), their sum has no free harmonic fields
+#: where the solved region ends without known pixels: there it continues the border's slope.
+_SECOND_DIFFERENCES = (
+    (np.array([[-1, 0], [0, 0], [1, 0]]), np.array([1.0, -2.0, 1.0])),
+    (np.array([[0, -1], [0, 0], [0, 1]]), np.array([1.0, -2.0, 1.0])),
+    (np.array([[0, 0], [0, 1], [1, 0], [1, 1]]), np.sqrt(2.0) * np.array([1.0, -1.0, -1.0, 1.0])),
+)
 
 
 def harmonic_fill(values: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -88,14 +93,6 @@ def _anchored(unknown: np.ndarray, known: np.ndarray) -> np.ndarray:
     return touching[labels]
 
 
-def _bandwidth(stencil_position: np.ndarray, is_unknown: np.ndarray) -> int:
-    """Half-bandwidth of the normal matrix when each stencil's unknowns sit at these positions."""
-    high = np.where(is_unknown, stencil_position, -1).max(axis=1, initial=-1)
-    low = np.where(is_unknown, stencil_position, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
-    rows = high >= 0
-    return int((high[rows] - low[rows]).max(initial=0))
-
-
 def _sums(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
     """Float sums of ``values`` by ``index`` into ``length`` bins (none given: zeros, still float)."""
     return np.bincount(index, values, minlength=length).astype(np.float64, copy=False)
@@ -139,41 +136,53 @@ class SmoothCorrection:
         active = unknown | ring
         unknown_index = np.full(unknown.shape, -1, dtype=np.int64)
         unknown_index[unknown] = np.arange(n)
-        # Laplacian rows: pixels of the hole or its first ring whose whole stencil is active
-        centres = ndimage.binary_dilation(unknown) & active
-        padded = np.pad(active, 1)
-        full = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-        rows_r, rows_c = np.nonzero(centres & full)
-        self.m = rows_r.size
-        # each Laplacian row's 5 stencil pixels: unknowns enter the matrix, known residuals its right side
-        stencil_rows, stencil_cols = rows_r[:, None] + _STENCIL_ROWS, rows_c[:, None] + _STENCIL_COLS  # (m, 5)
-        index = unknown_index[stencil_rows, stencil_cols]
-        is_unknown = index >= 0
-        weights = np.broadcast_to(_STENCIL_WEIGHTS, index.shape)
-        known_entries = ~is_unknown
-        self._known_rows = np.nonzero(known_entries)[0]
-        self._known_weights = weights[known_entries]
+        known_rows, known_weights, known_r, known_c = [], [], [], []
+        unknown_rows, unknown_entries, unknown_weights, pairs = [], [], [], []
+        self.m = 0
+        for offsets, stencil_weights in _SECOND_DIFFERENCES:
+            # rows: every placement of the stencil on active pixels that touches the hole
+            stencil_rows, stencil_cols = _placements(active, unknown, offsets)  # (rows, len(offsets))
+            index = unknown_index[stencil_rows, stencil_cols]
+            is_unknown = index >= 0
+            weights = np.broadcast_to(stencil_weights, index.shape)
+            row = self.m + np.broadcast_to(np.arange(len(index))[:, None], index.shape)
+            known_rows.append(row[~is_unknown])
+            known_weights.append(weights[~is_unknown])
+            known_r.append(stencil_rows[~is_unknown])
+            known_c.append(stencil_cols[~is_unknown])
+            unknown_rows.append(row[is_unknown])
+            unknown_entries.append(index[is_unknown])
+            unknown_weights.append(weights[is_unknown])
+            # each pair of unknowns in a row (each unknown with itself included) adds their weights' product
+            first, second = np.triu_indices(len(stencil_weights))
+            pair = is_unknown[:, first] & is_unknown[:, second]
+            products = np.broadcast_to(stencil_weights[first] * stencil_weights[second], pair.shape)[pair]
+            pairs.append((index[:, first][pair], index[:, second][pair], products))
+            self.m += len(index)
+        self._known_rows, self._known_weights = np.concatenate(known_rows), np.concatenate(known_weights)
         #: (rows, cols) of the known residuals the system reads, in the order solve_values takes them
-        self.known_pixels = (stencil_rows[known_entries], stencil_cols[known_entries])
-        index = np.where(is_unknown, index, 0)
-        self.position, bandwidth = _numbering(self.ys, self.xs, index, is_unknown)
-        stencil_position = self.position[index]
-        self._unknown_positions = stencil_position[is_unknown]
-        self._unknown_rows = np.nonzero(is_unknown)[0]
-        self._unknown_weights = weights[is_unknown]
-        # each pair of unknowns in a stencil (each unknown with itself included) adds their weights' product
-        first, second = np.triu_indices(len(_STENCIL_WEIGHTS))
-        pair = is_unknown[:, first] & is_unknown[:, second]
-        i, j = stencil_position[:, first][pair], stencil_position[:, second][pair]
+        self.known_pixels = (np.concatenate(known_r), np.concatenate(known_c))
+        first_unknown = np.concatenate([p[0] for p in pairs])
+        second_unknown = np.concatenate([p[1] for p in pairs])
+        products = np.concatenate([p[2] for p in pairs])
+        self.position, bandwidth = _numbering(self.ys, self.xs, first_unknown, second_unknown)
+        self._unknown_positions = self.position[np.concatenate(unknown_entries)]
+        self._unknown_rows = np.concatenate(unknown_rows)
+        self._unknown_weights = np.concatenate(unknown_weights)
+        i, j = self.position[first_unknown], self.position[second_unknown]
         low, high = np.minimum(i, j), np.maximum(i, j)
-        products = np.broadcast_to(_STENCIL_WEIGHTS[first] * _STENCIL_WEIGHTS[second], pair.shape)[pair]
-        diagonal = np.full(n, screening)
-        self.soft_weight = soft_weight if soft_known is not None else 0.0
-        has_soft = soft_known[self.ys, self.xs] if self.soft_weight > 0 else np.zeros(n, dtype=bool)
+        diagonal = _at_unknowns(screening, self.ys, self.xs)
+        soft_weights = _at_unknowns(soft_weight, self.ys, self.xs)
+        has_soft = soft_weights > 0
+        if soft_known is not None:
+            has_soft &= soft_known[self.ys, self.xs]
+        else:
+            has_soft[:] = False
         self._soft_positions = self.position[has_soft]
+        self._soft_weights = soft_weights[has_soft]
         #: (rows, cols) of the soft evidence the system reads, in the order solve_values takes them
         self.soft_pixels = (self.ys[has_soft], self.xs[has_soft])
-        diagonal[self._soft_positions] += self.soft_weight
+        diagonal[self._soft_positions] += self._soft_weights
         self._solve = _factorised(n, low, high, products, diagonal, bandwidth, banded_limit)
 
     def solve(self, residual: np.ndarray, soft: np.ndarray | None = None) -> np.ndarray:
@@ -187,7 +196,7 @@ class SmoothCorrection:
         fields = residual.reshape(-1, *residual.shape[-2:])
         known = fields[:, self.known_pixels[0], self.known_pixels[1]]
         soft_values = None
-        if self.soft_weight > 0:
+        if len(self._soft_positions):
             soft_values = soft.reshape(-1, *soft.shape[-2:])[:, self.soft_pixels[0], self.soft_pixels[1]]
         values = self.solve_values(known, soft_values)
         correction.reshape(len(fields), *residual.shape[-2:])[:, self.ys, self.xs] = values
@@ -203,14 +212,22 @@ class SmoothCorrection:
         b = -_sums((self._known_rows + shift * m).ravel(), known_values.ravel(), count * m).reshape(count, m)
         unknown_values = self._unknown_weights * b[:, self._unknown_rows]
         rhs = _sums((self._unknown_positions + shift * n).ravel(), unknown_values.ravel(), count * n).reshape(count, n)
-        if self.soft_weight > 0:
-            rhs[:, self._soft_positions] += self.soft_weight * soft
+        if len(self._soft_positions):
+            rhs[:, self._soft_positions] += self._soft_weights * soft
         solution = self._solve(rhs.T if count > 1 else rhs[0])
         return solution[self.position].T if count > 1 else solution[self.position][None]
 
 
-def _numbering(ys, xs, index, is_unknown) -> tuple[np.ndarray, int]:
-    """Each unknown's position in the system, and the system's half-bandwidth.
+def _at_unknowns(weight, ys, xs) -> np.ndarray:
+    """A weight given as one number or per pixel (an (H, W) array), at the unknowns (``ys``, ``xs``)."""
+    if np.ndim(weight) == 0:
+        return np.full(len(ys), float(weight))
+    return np.asarray(weight, dtype=np.float64)[ys, xs]
+
+
+def _numbering(ys, xs, first, second) -> tuple[np.ndarray, int]:
+    """Each unknown's position in the system, and the system's half-bandwidth, for unknowns at
+    (``ys``, ``xs``) coupled in pairs (``first``, ``second``).
 
     The normal matrix is banded: number the unknowns along rows or along columns,
     whichever keeps the band narrower (it is then solved by banded Cholesky,
@@ -220,8 +237,24 @@ def _numbering(ys, xs, index, is_unknown) -> tuple[np.ndarray, int]:
     along_cols = np.empty(n, dtype=np.int64)
     along_cols[np.lexsort((ys, xs))] = np.arange(n)
     orders = (np.arange(n), along_cols)
-    bandwidths = [_bandwidth(order[index], is_unknown) for order in orders]
+    bandwidths = [int(np.abs(order[first] - order[second]).max(initial=0)) for order in orders]
     return orders[int(np.argmin(bandwidths))], min(bandwidths)
+
+
+def _placements(active: np.ndarray, unknown: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns, (k, len(offsets)), of every placement of a stencil whose pixels are all
+    ``active`` and one at least ``unknown``."""
+    low, high = offsets.min(axis=0), offsets.max(axis=0)
+    # anchors near the hole whose whole stencil lies in the image
+    ys, xs = np.nonzero(unknown)
+    top, left = max(ys.min() - high[0], -low[0]), max(xs.min() - high[1], -low[1])
+    bottom = min(ys.max() - low[0], active.shape[0] - 1 - high[0])
+    right = min(xs.max() - low[1], active.shape[1] - 1 - high[1])
+    rows, cols = np.mgrid[top : bottom + 1, left : right + 1]
+    stencil_rows = rows.reshape(-1, 1) + offsets[:, 0]
+    stencil_cols = cols.reshape(-1, 1) + offsets[:, 1]
+    keep = active[stencil_rows, stencil_cols].all(axis=1) & unknown[stencil_rows, stencil_cols].any(axis=1)
+    return stencil_rows[keep], stencil_cols[keep]
 
 
 def _factorised(n, low, high, products, diagonal, bandwidth, banded_limit):

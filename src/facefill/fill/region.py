@@ -263,23 +263,19 @@ def rim_dropouts(observed: np.ndarray, face: np.ndarray, model_face: np.ndarray,
     sensor dropouts and thin scratches across the outline, not dents of the silhouette.
 
     A notch is narrow when a disc of radius ``margin`` closes it (a morphological
-    closing of the observed and filled face); it is a dropout, filled up to the
-    registered model outline ``model_face``, when it reaches at least ``margin``
-    inside that outline (a ragged outline's own notches lie at the outline, and
-    stay background).
+    closing of the observed and filled face); its pixels inside the registered
+    model outline ``model_face`` are filled. A dent is background only where
+    the model's outline says so: a ragged outline's own notches beyond it stay.
     Leave-one-out on the sample faces (a 3 px margin, one mask per family and
-    face): fill IoU on speckle 0.895 -> 0.926 and scratches 0.856 -> 0.938,
-    every family's IoU equal or higher, for about 4 more background pixels
-    painted per case (605 in 160 cases).
+    face): fill IoU on speckle 0.925 -> 0.953 and scratches 0.941 -> 0.949,
+    every family's IoU equal or higher, for about 30 more background pixels
+    painted per case (the sample faces' outlines are ragged: closing them by
+    a 1 px disc adds 51 pixels to a face). Before, a notch was filled only if
+    it reached 3 px inside the model outline: speckle 0.895 -> 0.925 then.
     """
     radius = max(int(round(margin)), 1)
     rows, cols = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     disc = rows**2 + cols**2 <= radius**2
     pad = radius + 1
     closed = ndimage.binary_closing(np.pad(observed | face, pad), disc)[pad:-pad, pad:-pad]
-    notches = closed & model_face & ~observed & ~face
-    labels, count = ndimage.label(notches)
-    deep = np.zeros(count + 1, dtype=bool)
-    deep[np.unique(labels[ndimage.binary_erosion(model_face, iterations=radius) & notches])] = True
-    deep[0] = False
-    return deep[labels]
+    return closed & model_face & ~observed & ~face
