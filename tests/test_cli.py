@@ -388,6 +388,7 @@ def test_names_are_escaped_in_the_html_report(tmp_path, trained, faces8):
         (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--confidence", "{tmp}/o"], "same file as the output"),
         (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--confidence", "{tmp}/c"], "same file as the confidence map"),
         (["reconstruct", "{inputs}", "--out", "{tmp}/linked", "--model", "{model}", "--overwrite"], "through links"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/m/o", "--model", "{model}", "--mask", "{tmp}/m"], "lies inside the input {tmp}/m"),
         (["evaluate", "{inputs}", "--report", "{inputs}/rep"], "report folder"),
         (["synth", "{inputs}/p0", "-n", "1"], "synth never overwrites a file"),
     ],
@@ -403,6 +404,7 @@ def test_no_command_writes_over_or_into_its_inputs(tmp_path, trained, faces8, co
     args = [a.format(inputs=inputs, tmp=tmp_path, model=trained) for a in command]
     result = run(*args)
     assert result.exit_code == 1, result.stdout
+    expected = expected.format(tmp=tmp_path)
     assert result.stderr.startswith("Error: ") and expected in result.stderr and "Traceback" not in result.stderr
     assert _hashes(inputs) == before
     assert not (tmp_path / "o").exists()  # refused before anything was written
@@ -498,3 +500,45 @@ def test_train_with_renders_says_so_and_learns_from_both(tmp_path, faces8):
     assert FaceModel.load(tmp_path / "m.npz").n_images_ == 10
     bad = run("train", tmp_path / "train", "--model", tmp_path / "n.npz", "--renders", "-1")
     assert bad.exit_code == 1 and "Error: --renders -1 is not valid; expected a whole number >= 0" in bad.stderr
+
+
+def test_reconstruct_with_masks_replaces_the_masked_pixels_and_a_bad_mask_fails_its_file_alone(tmp_path, trained, faces8):
+    model = FaceModel.load(trained)
+    masks = {}
+    for i in range(3):
+        write_depth(tmp_path / "in" / f"p{i}" / "face.png", faces8[i])
+        masks[i] = np.zeros((120, 116), np.uint8)
+        masks[i][45 + 3 * i : 65, 35:55] = 255
+    write_depth(tmp_path / "m" / "p0" / "face.png", masks[0])
+    write_depth(tmp_path / "m" / "p1" / "face.png", masks[1][:60])  # another size
+    # p2 has no mask
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--model", trained, "--mask", tmp_path / "m", "--workers", 1)
+    assert result.exit_code == 1
+    errors = result.stderr.splitlines()
+    assert errors == [
+        f"Error: {tmp_path / 'in/p1/face.png'}: its mask {tmp_path / 'm/p1/face.png'} is 116x60; expected the image's size 116x120 (width x height)",
+        f"Error: {tmp_path / 'in/p2/face.png'}: its mask {tmp_path / 'm/p2/face.png'} does not exist (--mask: a mask per input, at its relative path)",
+    ]
+    assert "reconstructed 1, skipped 0, failed 2" in result.stdout
+    np.testing.assert_array_equal(read_depth(tmp_path / "out/p0/face.png"), model.reconstruct(faces8[0], mask=masks[0] > 0))
+    assert not (tmp_path / "out/p1/face.png").exists() and not (tmp_path / "out/p2/face.png").exists()
+
+
+def test_reconstruct_one_file_with_a_mask_file(tmp_path, trained, faces8):
+    write_depth(tmp_path / "face.png", faces8[0])
+    mask = np.zeros((120, 116), np.uint8)
+    mask[50:60, 40:50] = 1
+    write_depth(tmp_path / "mask.png", mask)
+    result = run("reconstruct", tmp_path / "face.png", "--out", tmp_path / "o.png", "--model", trained, "--mask", tmp_path / "mask.png")
+    assert result.exit_code == 0, result.stderr
+    expected = FaceModel.load(trained).reconstruct(faces8[0], mask=mask > 0)
+    np.testing.assert_array_equal(read_depth(tmp_path / "o.png"), expected)
+
+
+def test_a_folder_of_inputs_with_a_mask_file_is_one_error_line(tmp_path, trained, faces8):
+    write_depth(tmp_path / "in" / "face.png", faces8[0])
+    write_depth(tmp_path / "mask.png", np.zeros((120, 116), np.uint8))
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained, "--mask", tmp_path / "mask.png")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: --mask {tmp_path / 'mask.png'}: not a folder; for the folder {tmp_path / 'in'}, give a folder of masks at the inputs' relative paths\n"
+    assert not (tmp_path / "o").exists()

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from facefill.errors import ImageReadError, ImageWriteError, UnsupportedImageError
-from facefill.formats import read_depth, write_depth
+from facefill.formats import read_depth, read_mask, write_depth
 
 
 @pytest.mark.parametrize(
@@ -120,3 +120,23 @@ def test_write_unknown_suffix(tmp_path):
 def test_read_missing_file(tmp_path):
     with pytest.raises(ImageReadError, match="no such file"):
         read_depth(tmp_path / "nope.png")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_one_bit_mask_reads_as_booleans(tmp_path, suffix):
+    marked = np.zeros((9, 7), bool)
+    marked[2:5, 1:3] = True
+    Image.fromarray(marked).save(tmp_path / f"m{suffix}")
+    np.testing.assert_array_equal(read_mask(tmp_path / f"m{suffix}"), marked)
+
+
+def test_a_float_mask_is_true_where_non_zero_and_nan_counts_as_zero(tmp_path):
+    values = np.array([[0.0, 0.5], [np.nan, -2.0]], np.float32)
+    np.save(tmp_path / "m.npy", values)
+    np.testing.assert_array_equal(read_mask(tmp_path / "m.npy"), [[False, True], [False, True]])
+
+
+def test_a_one_bit_image_is_not_a_depth_image(tmp_path):
+    Image.fromarray(np.zeros((9, 7), bool)).save(tmp_path / "m.png")
+    with pytest.raises(UnsupportedImageError, match="image mode 1"):
+        read_depth(tmp_path / "m.png")

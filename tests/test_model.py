@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -184,3 +185,49 @@ def test_a_float_image_holding_no_depth_is_refused_naming_it(faces16):
     holed[10, 10] = 3e38
     with pytest.raises(UnsupportedImageError, match=r"^scan.tif: holds the value 3e\+38, which is no depth"):
         model.reconstruct(holed, name="scan.tif")
+
+
+def test_a_mask_replaces_what_it_covers_and_nothing_else(faces8, model8):
+    face = faces8[0]
+    mask = np.zeros(face.shape, bool)
+    mask[50:62, 40:56] = True  # on the cheek: a hand, say
+    covered = face.copy()
+    covered[mask] = np.clip(covered[mask].astype(int) + 30, 0, 254)  # nearer than the face
+    filled = model8.reconstruct(covered, mask=mask)
+    kept = ~mask & (covered != 255)
+    np.testing.assert_array_equal(filled[kept], covered[kept])
+    assert not (filled[mask] == 255).any()
+    # the fill comes from the face around it, not from what covered it
+    assert np.abs(filled[mask].astype(int) - face[mask]).mean() < 0.3 * np.abs(covered[mask].astype(int) - face[mask]).mean()
+    # given as missing pixels, the same pixels fill the same way
+    np.testing.assert_array_equal(filled, model8.reconstruct(with_hole(covered, slice(50, 62), slice(40, 56), 255)))
+
+
+def test_a_mask_outside_the_face_is_handled_as_missing_pixels_are(faces8, model8):
+    face = faces8[0]
+    mask = np.zeros(face.shape, bool)
+    mask[:6, :6] = True  # background corner: already missing
+    np.testing.assert_array_equal(model8.reconstruct(face, mask=mask), model8.reconstruct(face))
+
+
+def test_a_masked_pixel_judged_background_is_removed(faces8, model8):
+    face = faces8[0].copy()
+    face[2:8, 2:8] = 60  # something beside the face, measured
+    mask = np.zeros(face.shape, bool)
+    mask[2:8, 2:8] = True
+    filled = model8.reconstruct(face, mask=mask)
+    assert (filled[2:8, 2:8] == 255).all()
+
+
+@pytest.mark.parametrize(
+    ("mask", "error", "message"),
+    [
+        (np.zeros((10, 10), bool), ShapeMismatchError, "mask of 10x10 differs from the image's size 116x120"),
+        (np.zeros((120, 116, 3), bool), ShapeMismatchError, "mask of shape (120, 116, 3) differs"),
+        (np.full((120, 116), "x"), InvalidParameterError, "mask of dtype <U1; expected numbers or booleans"),
+        (np.ones((120, 116), np.uint8), NothingObservedError, "every pixel is missing or masked"),
+    ],
+)
+def test_bad_masks_are_refused_naming_the_image(faces8, model8, mask, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        model8.reconstruct(faces8[0], mask=mask, name="face.png")

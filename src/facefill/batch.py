@@ -19,16 +19,16 @@ from .checks import check_image, whole_number
 from .cluster import CONNECT_TIMEOUT, DaskRunner
 from .destinations import Destinations
 from .discovery import image_parts
-from .errors import FacefillError
+from .errors import FacefillError, InvalidParameterError
 from .fill import Method, get_method
-from .formats import FORMAT_DTYPES, read_depth
+from .formats import FORMAT_DTYPES, SUPPORTED_SUFFIXES, read_depth
 from .jobs import DONE, FAILED, SKIPPED, Job, Outcome, Summary, Task, error_message
 from .model import FaceModel
 from .runners import CHUNK_FILES, InProcess, Processes, available_cores
 
 __all__ = [
     "DONE", "FAILED", "SKIPPED", "ImageFiles", "Outcome", "Summary", "confidence_path", "default_workers",
-    "load_training_images", "plan_outputs", "reconstruct_files", "scan_training_files", "usable_workers",
+    "load_training_images", "mask_paths", "plan_outputs", "reconstruct_files", "scan_training_files", "usable_workers",
 ]
 
 
@@ -126,6 +126,26 @@ def plan_outputs(
     return [(source.joinpath(*parts), destinations.claim(out.joinpath(*parts))) for parts in image_parts(source)]
 
 
+def mask_paths(source: str | os.PathLike, pairs: list[tuple[Path, Path]], mask: str | os.PathLike) -> dict[Path, Path]:
+    """The mask of each input of ``pairs``: ``mask`` itself for a single input file; for a folder
+    of inputs, the file at the input's relative path below the folder ``mask``, or else the only
+    file there of the same name and another image type. A mask that is not there is an error of
+    its input alone, when it is reconstructed."""
+    source, mask = Path(source), Path(mask)
+    if source.is_file():
+        return {path: mask / path.name if mask.is_dir() else mask for path, _ in pairs}
+    if not mask.is_dir():
+        raise InvalidParameterError(f"--mask {mask}: not a folder; for the folder {source}, give a folder of masks at the inputs' relative paths")
+    masks = {}
+    for path, _ in pairs:
+        expected = mask / path.relative_to(source)
+        if not expected.exists():
+            others = [expected.with_suffix(suffix) for suffix in SUPPORTED_SUFFIXES if expected.with_suffix(suffix).is_file()]
+            expected = others[0] if len(others) == 1 else expected
+        masks[path] = expected
+    return masks
+
+
 def confidence_path(target: Path, out: Path, confidence_dir: Path) -> Path:
     """Where the confidence map of ``target`` goes: its path below ``out``, moved to ``confidence_dir``, as .tif."""
     try:
@@ -144,6 +164,7 @@ def reconstruct_files(
     overwrite: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     confidence_targets: dict[Path, Path] | None = None,
+    masks: dict[Path, Path] | None = None,
     workers: int = 1,
     scheduler: str | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
@@ -165,6 +186,8 @@ def reconstruct_files(
         completion, which with workers is not the order of ``pairs``).
     confidence_targets : dict, optional
         Maps sources to the paths of their confidence maps.
+    masks : dict, optional
+        Maps sources to their masks of pixels to replace (see :func:`mask_paths`).
     workers : int, default 1
         Processes on this machine; 1 runs in this process. At most one per
         core and one per chunk of files are started (:func:`usable_workers`).
@@ -184,7 +207,12 @@ def reconstruct_files(
     whole_number("workers", workers)
     get_method(method)  # an unknown name is an error before any file is touched
     jobs = [
-        Job(source, target, None if confidence_targets is None else confidence_targets[source])
+        Job(
+            source,
+            target,
+            None if confidence_targets is None else confidence_targets[source],
+            None if masks is None else masks[source],
+        )
         for source, target in pairs
     ]
     outputs = [job.target for job in jobs] + [job.confidence_target for job in jobs if job.confidence_target]

@@ -181,6 +181,11 @@ def _reconstruct(
         help="Model file written by 'facefill train' [default: a model of faces rendered in the inputs' frame].",
     ),
     method: str = typer.Option("auto", help=f"Method: {', '.join(METHODS)}."),
+    mask: Optional[Path] = typer.Option(
+        None,
+        help="Also replace the pixels this mask marks (non-zero; a hand, glasses): a mask image for one input, "
+        "or a folder of masks at the inputs' relative paths (any image type facefill reads).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist (default: skip them)."),
     report: Optional[Path] = typer.Option(None, help="Also write a side-by-side HTML page into this folder."),
     confidence: Optional[Path] = typer.Option(
@@ -207,7 +212,8 @@ def _reconstruct(
         if workers > cores:
             _echo(f"note: --workers {workers} is more than the {cores} cores of this machine; using {cores}", err=True)
     face_model = FaceModel.load(model) if model is not None else None
-    pairs, confidence_targets = _plan_writes(input_path, out, model, confidence, report)
+    pairs, confidence_targets = _plan_writes(input_path, out, model, confidence, report, mask)
+    masks = None if mask is None else batch.mask_paths(input_path, pairs, mask)
     if face_model is None:
         face_model = _pretrained([source for source, _ in pairs])
     with _progress(len(pairs), "reconstructing") as advance:
@@ -219,6 +225,7 @@ def _reconstruct(
                 overwrite,
                 on_outcome=lambda outcome: _show(outcome, advance),
                 confidence_targets=confidence_targets,
+                masks=masks,
                 workers=cores if workers is None else workers,
                 scheduler=scheduler,
                 connect_timeout=connect_timeout,
@@ -251,10 +258,12 @@ def _pretrained(sources: list[Path]) -> FaceModel:
     return face_model
 
 
-def _plan_writes(input_path: Path, out: Path, model: Optional[Path], confidence: Optional[Path], report: Optional[Path]):
+def _plan_writes(
+    input_path: Path, out: Path, model: Optional[Path], confidence: Optional[Path], report: Optional[Path], mask: Optional[Path]
+):
     """Every path reconstruct will write, claimed before anything is written (see ``destinations``):
     the (input, output) pairs and the confidence maps by input (None without ``--confidence``)."""
-    destinations = Destinations(input_path, *([model] if model is not None else []))
+    destinations = Destinations(input_path, *(path for path in (model, mask) if path is not None))
     pairs = batch.plan_outputs(input_path, out, destinations)
     confidence_targets = None
     if confidence is not None:

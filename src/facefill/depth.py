@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .errors import UnsupportedImageError
+from .errors import InvalidParameterError, ShapeMismatchError, UnsupportedImageError
 
 SUPPORTED_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 #: Largest magnitude a depth may have: far beyond any sensor's range in any unit, far below
@@ -66,6 +66,19 @@ def missing_mask(image: np.ndarray, missing_value: float) -> np.ndarray:
             mask |= image == missing_value
         return mask
     return image == missing_value
+
+
+def fill_mask(mask, shape: tuple[int, ...], name: str = "image") -> np.ndarray:
+    """A user's mask of pixels to replace as a boolean array: True where ``mask`` is non-zero
+    (NaN counts as 0). ``ShapeMismatchError`` unless it is 2-D of the image's ``shape``;
+    ``InvalidParameterError`` unless it holds numbers or booleans. ``name`` names the image."""
+    mask = np.asarray(mask)
+    if mask.dtype.kind not in "biuf":
+        raise InvalidParameterError(f"{name}: mask of dtype {mask.dtype}; expected numbers or booleans (non-zero: replace)")
+    if mask.ndim != 2 or mask.shape != tuple(shape):
+        got = format_size(mask.shape) if mask.ndim == 2 else f"shape {mask.shape}"
+        raise ShapeMismatchError(f"{name}: mask of {got} differs from the image's size {format_size(tuple(shape))} (width x height)")
+    return np.nan_to_num(mask, nan=0) != 0 if mask.dtype.kind == "f" else mask != 0
 
 
 def to_float(image: np.ndarray, missing_value: float, name: str = "image") -> np.ndarray:

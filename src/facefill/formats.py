@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .atomic import atomic_output
-from .depth import SUPPORTED_DTYPES, check_dtype
+from .depth import SUPPORTED_DTYPES, check_dtype, fill_mask
 from .errors import ImageReadError, ImageWriteError, UnsupportedImageError
 
 SUPPORTED_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
@@ -40,6 +40,9 @@ _PIL_MODE_DTYPES = {
     "I;16N": np.uint16,
     "F": np.float32,
 }
+
+#: A mask may also be a 1-bit image.
+_PIL_MASK_MODE_DTYPES = {**_PIL_MODE_DTYPES, "1": np.bool_}
 
 
 def read_depth(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -65,7 +68,20 @@ def read_depth(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndar
     UnsupportedImageError
         The image has several channels, an unsupported dtype or is too large.
     """
-    path = Path(path)
+    image = _read_image(Path(path), max_pixels, _PIL_MODE_DTYPES)
+    check_dtype(image.dtype, str(path))
+    return image
+
+
+def read_mask(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read a mask of pixels to replace: any image :func:`read_depth` reads, or a 1-bit
+    ``.png``/``.tif``; True where it is non-zero (NaN counts as 0). Raises as ``read_depth``."""
+    image = _read_image(Path(path), max_pixels, _PIL_MASK_MODE_DTYPES)
+    return fill_mask(image, image.shape, str(path))
+
+
+def _read_image(path: Path, max_pixels: int, modes: dict) -> np.ndarray:
+    """A single-channel image of a supported type, Pillow images in one of ``modes``."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedImageError(
@@ -77,12 +93,11 @@ def read_depth(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndar
     if suffix == ".npy":
         image = _read_npy(path, max_pixels)
     else:
-        image = _read_pillow(path, max_pixels)
+        image = _read_pillow(path, max_pixels, modes)
     if image.ndim != 2:
         raise UnsupportedImageError(
             f"{path}: array of shape {image.shape} is not a depth image; expected 2 dimensions (height, width)"
         )
-    check_dtype(image.dtype, str(path))
     if image.size == 0:
         raise UnsupportedImageError(f"{path}: image of shape {image.shape} has no pixels")
     return image
@@ -115,7 +130,7 @@ def _read_npy(path: Path, max_pixels: int) -> np.ndarray:
     return image
 
 
-def _read_pillow(path: Path, max_pixels: int) -> np.ndarray:
+def _read_pillow(path: Path, max_pixels: int, modes: dict) -> np.ndarray:
     # a damaged file either decodes or fails with our error; Pillow's warnings on the way
     # (corrupt metadata, large sizes, which _check_size refuses itself) would only be noise
     with warnings.catch_warnings():
@@ -132,7 +147,7 @@ def _read_pillow(path: Path, max_pixels: int) -> np.ndarray:
                             f"{path}: 32-bit integer image with values outside 0-65535 is not supported"
                         )
                     return image.astype(np.uint16)
-                if mode not in _PIL_MODE_DTYPES:
+                if mode not in modes:
                     bands = len(pil.getbands())
                     raise UnsupportedImageError(
                         f"{path}: image mode {mode} ({bands} channel{'s' if bands > 1 else ''}) is not a depth image; "
@@ -146,7 +161,7 @@ def _read_pillow(path: Path, max_pixels: int) -> np.ndarray:
         # what Pillow's decoders raise on damaged files (found by tests/test_fuzz.py)
         except (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError, struct.error) as exc:
             raise ImageReadError(f"{path}: corrupt or truncated image ({exc})") from exc
-    return image.astype(_PIL_MODE_DTYPES[mode], copy=False)
+    return image.astype(modes[mode], copy=False)
 
 
 def write_depth(path: str | os.PathLike, image: np.ndarray, durable: bool = True) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .depth import missing_mask
-from .errors import FacefillError
+from .depth import format_size, missing_mask
+from .errors import FacefillError, ImageReadError, ShapeMismatchError
 from .fill import Method
-from .formats import read_depth, write_depth
+from .formats import read_depth, read_mask, write_depth
 from .model import FaceModel
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -51,11 +51,13 @@ class Summary:
 
 @dataclass(frozen=True)
 class Job:
-    """One file to reconstruct: where it is, where its result goes, where its confidence map goes."""
+    """One file to reconstruct: where it is, where its result goes, where its confidence map goes,
+    and the mask of pixels to replace, if any."""
 
     source: Path
     target: Path
     confidence_target: Path | None = None
+    mask: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,11 @@ def reconstruct_job(task: Task, job: Job) -> Outcome:
     try:
         image = read_depth(job.source)
         name = str(job.source)
+        mask = None if job.mask is None else _read_job_mask(job, image.shape)
         if job.confidence_target is None:
-            write_depth(job.target, model.reconstruct(image, task.method, name=name), durable=DURABLE_OUTPUTS)
+            write_depth(job.target, model.reconstruct(image, task.method, name=name, mask=mask), durable=DURABLE_OUTPUTS)
         else:
-            filled, confidence = model.reconstruct(image, task.method, return_confidence=True, name=name)
+            filled, confidence = model.reconstruct(image, task.method, return_confidence=True, name=name, mask=mask)
             write_depth(job.confidence_target, confidence, durable=DURABLE_OUTPUTS)
             write_depth(job.target, filled, durable=DURABLE_OUTPUTS)
         nothing_missing = not missing_mask(image, model.missing_value_).any()  # for the note only
@@ -97,6 +100,21 @@ def reconstruct_job(task: Task, job: Job) -> Outcome:
         return Outcome(job.source, FAILED, error_message(job.source, exc), job.target)
     note = f"{job.source}: nothing missing; written unchanged" if nothing_missing else ""
     return Outcome(job.source, DONE, note, job.target)
+
+
+def _read_job_mask(job: Job, shape: tuple[int, ...]):
+    """The job's mask, as booleans of the image's ``shape``; errors name both files."""
+    if not job.mask.exists():
+        raise ImageReadError(f"{job.source}: its mask {job.mask} does not exist (--mask: a mask per input, at its relative path)")
+    try:
+        mask = read_mask(job.mask)
+    except FacefillError as exc:
+        raise type(exc)(f"{job.source}: its mask: {exc}") from exc
+    if mask.shape != shape:
+        raise ShapeMismatchError(
+            f"{job.source}: its mask {job.mask} is {format_size(mask.shape)}; expected the image's size {format_size(shape)} (width x height)"
+        )
+    return mask
 
 
 def reconstruct_jobs(task: Task, jobs: list[Job]) -> list[Outcome]:

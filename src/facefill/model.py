@@ -15,7 +15,7 @@ from .checks import (
     stack_images,
     whole_number,
 )
-from .depth import default_missing_value, missing_mask, to_dtype, to_float
+from .depth import default_missing_value, fill_mask, missing_mask, to_dtype, to_float
 from .errors import InvalidParameterError, NotFittedError, NothingObservedError
 from .fill import Method, get_method
 from .modelfile import ModelContents, read_model, write_model
@@ -127,16 +127,25 @@ class FaceModel:
         return self
 
     def reconstruct(
-        self, image: np.ndarray, method: "str | Method" = "auto", return_confidence: bool = False, name: str = "image"
+        self,
+        image: np.ndarray,
+        method: "str | Method" = "auto",
+        return_confidence: bool = False,
+        name: str = "image",
+        mask: "np.ndarray | None" = None,
     ) -> "np.ndarray | tuple[np.ndarray, np.ndarray]":
         """Fill the missing pixels of a face that the method decides are face.
 
         ``image`` is (H, W), of the model's size and dtype, its missing pixels
         holding the model's missing value; ``method`` a name from
         ``facefill.fill.METHODS`` or a ``Method`` (such as an evaluation baseline).
+        ``mask``, (H, W), marks observed pixels to replace as well (non-zero:
+        replace; a hand, glasses, what a segmentation found in front of the
+        face): they are filled like missing pixels, or made missing where the
+        method judges them background.
 
-        Returns a new array of the input's dtype: observed pixels unchanged,
-        missing pixels judged background still missing. With
+        Returns a new array of the input's dtype: pixels neither missing nor
+        masked unchanged, missing pixels judged background still missing. With
         ``return_confidence``, also a float32 map: 1 for observed pixels, 0 for
         background, in between for filled pixels (lower further from observed
         pixels and, for ``auto``, where the model is uncertain). Errors name the
@@ -146,14 +155,20 @@ class FaceModel:
         image = np.asarray(image)
         self.check_image(image, name)
         missing = missing_mask(image, self.missing_value_)
-        if missing.all():
-            raise NothingObservedError(f"{name}: every pixel is missing; there is no face to fill")
+        replaced = np.zeros(image.shape, dtype=bool) if mask is None else fill_mask(mask, image.shape, name)
+        unknown = missing | replaced
+        if unknown.all():
+            what = "missing" if not replaced.any() else "missing or masked"
+            raise NothingObservedError(f"{name}: every pixel is {what}; there is no face to fill")
         result = image.copy()
-        if not missing.any():
+        if not unknown.any():
             return (result, np.ones(image.shape, dtype=np.float32)) if return_confidence else result
-        filled = method.run(to_float(image, self.missing_value_, name), missing, self.frame_, self.prior_)
-        write = missing & np.isfinite(filled.values)
+        depth = to_float(image, self.missing_value_, name)
+        depth[replaced] = np.nan
+        filled = method.run(depth, unknown, self.frame_, self.prior_)
+        write = unknown & np.isfinite(filled.values)
         result[write] = to_dtype(filled.values[write], image.dtype, self.missing_value_)
+        result[replaced & ~write] = self.missing_value_  # masked, and judged background: removed
         if not return_confidence:
             return result
         return result, filled.confidence().astype(np.float32)
