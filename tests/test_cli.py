@@ -206,6 +206,19 @@ def test_evaluate_prints_tables_and_writes_report(tmp_path):
     assert (tmp_path / "rep" / "report.html").is_file() and (tmp_path / "rep" / "results.json").is_file()
 
 
+def test_evaluate_scores_occluder_detection_in_the_terminal_and_the_report(tmp_path):
+    from facefill.synth import make_faces
+
+    for i, face in enumerate(make_faces(3, shape=(60, 58), seed=3)):
+        write_depth(tmp_path / "data" / f"{i}.png", face)
+    result = run("evaluate", tmp_path / "data", "--methods", "auto", "--families", "occluders", "--report", tmp_path / "rep")
+    assert result.exit_code == 0, result.stderr
+    for word in ("occluders found by auto", "hand", "glasses", "hair", "precision", "MAE given missing", "faces as they are"):
+        assert word in result.stdout
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "<h2>Occluders found</h2>" in page and "<td>glasses</td>" in page and "cases/occluders found-" in page
+
+
 def test_evaluate_unknown_family_is_an_error(tmp_path, faces8):
     write_depth(tmp_path / "a.png", faces8[0])
     write_depth(tmp_path / "b.png", faces8[1])
@@ -389,6 +402,8 @@ def test_names_are_escaped_in_the_html_report(tmp_path, trained, faces8):
         (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--confidence", "{tmp}/c"], "same file as the confidence map"),
         (["reconstruct", "{inputs}", "--out", "{tmp}/linked", "--model", "{model}", "--overwrite"], "through links"),
         (["reconstruct", "{inputs}", "--out", "{tmp}/m/o", "--model", "{model}", "--mask", "{tmp}/m"], "lies inside the input {tmp}/m"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--occluders", "--occluder-masks", "{inputs}"], "occluder mask"),
+        (["reconstruct", "{inputs}", "--out", "{tmp}/o", "--model", "{model}", "--occluders", "--occluder-masks", "{tmp}/o"], "same file as the output"),
         (["evaluate", "{inputs}", "--report", "{inputs}/rep"], "report folder"),
         (["synth", "{inputs}/p0", "-n", "1"], "synth never overwrites a file"),
     ],
@@ -542,3 +557,30 @@ def test_a_folder_of_inputs_with_a_mask_file_is_one_error_line(tmp_path, trained
     assert result.exit_code == 1
     assert result.stderr == f"Error: --mask {tmp_path / 'mask.png'}: not a folder; for the folder {tmp_path / 'in'}, give a folder of masks at the inputs' relative paths\n"
     assert not (tmp_path / "o").exists()
+
+
+def test_reconstruct_finds_occluders_and_writes_what_it_found(tmp_path, trained, faces8):
+    occluded = faces8[0].copy()
+    blob = np.zeros(occluded.shape, bool)
+    blob[55:75, 35:60] = True
+    blob &= occluded != 255
+    occluded[blob] += 20
+    write_depth(tmp_path / "in" / "p" / "face.png", occluded)
+    result = run(
+        "reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--model", trained, "--occluders", "--occluder-masks", tmp_path / "found"
+    )
+    assert result.exit_code == 0, result.stderr
+    found = read_depth(tmp_path / "found" / "p" / "face.png")
+    assert found.dtype == np.uint8 and set(np.unique(found)) <= {0, 255}
+    assert ((found > 0) & blob).sum() / ((found > 0) | blob).sum() > 0.8
+    filled = read_depth(tmp_path / "out" / "p" / "face.png")
+    expected = FaceModel.load(trained).reconstruct(occluded, occluders=True)
+    np.testing.assert_array_equal(filled, expected)
+
+
+def test_occluder_masks_without_occluders_is_one_error_line(tmp_path, trained, faces8):
+    write_depth(tmp_path / "face.png", faces8[0])
+    result = run("reconstruct", tmp_path / "face.png", "--out", tmp_path / "o.png", "--model", trained, "--occluder-masks", tmp_path / "f")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: --occluder-masks needs --occluders: nothing is looked for without it\n"
+    assert not (tmp_path / "o.png").exists()

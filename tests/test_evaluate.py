@@ -79,13 +79,15 @@ def test_changed_counts_pixels_outside_hidden_that_differ():
 def test_evaluate_scores_every_method_on_the_same_masks(small_faces):
     result = ev.evaluate(small_faces, masks_per_face=1, examples_per_family=1)
     summary = result.summary()
+    families = ev.EVALUATED_FAMILIES
     assert list(summary) == list(ev.DEFAULT_METHODS)
-    assert len(result.cases) == 4 * len(ev.FAMILIES) * len(ev.DEFAULT_METHODS)
+    assert len(result.cases) == 4 * len(families) * len(ev.DEFAULT_METHODS)
     for method, by_family in summary.items():
-        assert set(by_family) == {*ev.FAMILIES, "overall"}
-        assert by_family["overall"]["cases"] == 4 * len(ev.FAMILIES)
+        assert set(by_family) == {*families, "overall"}
+        assert by_family["overall"]["cases"] == 4 * len(families)
         assert by_family["overall"]["observed_changed"] == 0  # nothing observed is ever altered
-    assert len(result.examples) == len(ev.FAMILIES) and set(result.examples[0].outputs) == set(ev.DEFAULT_METHODS)
+    # one example per family, and auto finding the first held-out face's occluder
+    assert len(result.examples) == len(families) + 1 and set(result.examples[0].outputs) == set(ev.DEFAULT_METHODS)
     json_ready = result.to_json()
     assert json_ready["settings"]["faces"] == 4 and len(json_ready["cases"]) == len(result.cases)
 
@@ -160,3 +162,28 @@ def test_a_given_model_is_scored_on_held_out_faces(model8, faces8):
 def test_a_given_model_must_take_the_faces_size(model8):
     with pytest.raises(ShapeMismatchError, match="images"):
         ev.evaluate(np.full((1, 30, 30), 255, np.uint8), model=model8)
+
+
+def test_occluders_are_painted_given_as_missing_to_every_method_and_found_by_auto(small_faces):
+    result = ev.evaluate(small_faces, methods=["auto", "seed"], families=["occluders"], masks_per_face=3, examples_per_family=1)
+    assert [c["method"] for c in result.cases] == ["auto", "seed"] * 12  # the painted pixels, as missing
+    assert len(result.detections) == 12 and len(result.untouched) == 4
+    assert {d["kind"] for d in result.detections} == {"hand", "glasses", "hair"}
+    occluders = result.occluder_summary()
+    assert set(occluders) == {"hand", "glasses", "hair", "overall", "untouched"}
+    assert occluders["hand"]["detection_iou"] > 0.5 and occluders["overall"]["cases"] == 12
+    assert occluders["untouched"]["flagged_share"] < 0.05
+    given = {(c["face"], c["mask"]): c["mae"] for c in result.cases if c["method"] == "auto"}
+    hand = [d for d in result.detections if d["kind"] == "hand"]
+    assert occluders["hand"]["mae_given"] == pytest.approx(np.mean([given[(d["face"], d["mask"])] for d in hand]))
+    assert [e.family for e in result.examples] == ["occluders", "occluders found", "occluders found", "occluders found"]
+    assert result.to_json()["occluders"]["overall"]["cases"] == 12
+
+
+def test_detection_scores_compare_found_and_painted_pixels():
+    painted = np.zeros((4, 4), bool)
+    painted[:2] = True
+    found = np.zeros((4, 4), bool)
+    found[1:3] = True
+    assert ev.detection_scores(found, painted) == {"precision": 0.5, "recall": 0.5, "detection_iou": 4 / 12}
+    assert math.isnan(ev.detection_scores(np.zeros((4, 4), bool), painted)["precision"])

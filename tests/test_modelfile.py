@@ -1,3 +1,4 @@
+import math
 import zipfile
 from io import BytesIO
 
@@ -109,3 +110,17 @@ def test_load_names_the_damaged_field(tmp_path, faces8, changes, message):
     path = _saved_with(tmp_path / "m.npz", faces8, **changes)
     with pytest.raises(ModelFileError, match=message):
         FaceModel.load(path)
+
+
+def test_what_occluder_detection_learned_is_saved_and_older_files_still_load(tmp_path, faces8):
+    model = FaceModel(**QUICK).fit(faces8)
+    model.save(tmp_path / "m.npz")
+    loaded = FaceModel.load(tmp_path / "m.npz")
+    assert loaded.prior_.residual_spread == model.prior_.residual_spread > 0
+    np.testing.assert_array_equal(loaded.prior_.ridge_spread, model.prior_.ridge_spread)
+    fields = dict(np.load(tmp_path / "m.npz"))
+    del fields["prior_residual_spread"], fields["prior_ridge_spread"]
+    np.savez(tmp_path / "old.npz", **fields)
+    old = FaceModel.load(tmp_path / "old.npz")
+    assert math.isnan(old.prior_.residual_spread) and old.prior_.ridge_spread is None
+    np.testing.assert_array_equal(old.reconstruct(faces8[0]), model.reconstruct(faces8[0]))  # fills as before

@@ -71,3 +71,22 @@ def test_settings_given_are_kept_and_only_the_rest_is_chosen(learned):
     fixed = choose_settings(learned.sample, learned.sample_rows, learned.prior, n_components=2, noise=1.5, mirror_weight=0.3)
     assert (fixed["n_components"], fixed["noise"], fixed["mirror_weight"]) == (2, 1.5, 0.3)
     assert np.isnan(fixed["cv_error"])
+
+
+def test_residual_statistics_are_learned_on_held_out_faces(learned):
+    from facefill.tuning import residual_statistics
+
+    prior = replace(learned.prior, n_components=8, noise=learned.prior.depth_scale)
+    statistics = residual_statistics(learned.sample, learned.sample_rows, prior)
+    ridge = statistics["ridge_spread"]
+    assert ridge.shape == (60, 58) and ridge.dtype == np.float32 and (ridge >= 0).all() and ridge.max() > 0
+    # in-sample residuals are smaller: a face's own components fit it
+    in_sample = np.concatenate([(face - prior.fit(face).prediction)[np.isfinite(face)] for face in learned.sample])
+    assert statistics["residual_spread"] > 1.4826 * np.median(np.abs(in_sample - np.median(in_sample))) > 0
+
+
+def test_too_few_faces_for_held_out_residuals_take_the_depth_scale(learned):
+    from facefill.tuning import residual_statistics
+
+    statistics = residual_statistics(learned.sample[:2], learned.sample_rows[[0, 1, 12, 13]], learned.prior)
+    assert statistics["residual_spread"] == learned.prior.depth_scale and not statistics["ridge_spread"].any()

@@ -146,15 +146,16 @@ def mask_paths(source: str | os.PathLike, pairs: list[tuple[Path, Path]], mask: 
     return masks
 
 
-def confidence_path(target: Path, out: Path, confidence_dir: Path) -> Path:
-    """Where the confidence map of ``target`` goes: its path below ``out``, moved to ``confidence_dir``, as .tif."""
+def confidence_path(target: Path, out: Path, confidence_dir: Path, suffix: str = ".tif") -> Path:
+    """Where the confidence map of ``target`` goes: its path below ``out``, moved to
+    ``confidence_dir``, as .tif (or another ``suffix``: occluder masks go there as .png)."""
     try:
         relative = target.relative_to(out)
     except ValueError:
         relative = Path(target.name)
     if relative == Path("."):  # a single file written to an explicit output path: out is the file
         relative = Path(target.name)
-    return confidence_dir / relative.with_suffix(".tif")
+    return confidence_dir / relative.with_suffix(suffix)
 
 
 def reconstruct_files(
@@ -165,6 +166,8 @@ def reconstruct_files(
     on_outcome: Callable[[Outcome], None] | None = None,
     confidence_targets: dict[Path, Path] | None = None,
     masks: dict[Path, Path] | None = None,
+    occluders: bool = False,
+    occluder_targets: dict[Path, Path] | None = None,
     workers: int = 1,
     scheduler: str | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
@@ -188,6 +191,10 @@ def reconstruct_files(
         Maps sources to the paths of their confidence maps.
     masks : dict, optional
         Maps sources to their masks of pixels to replace (see :func:`mask_paths`).
+    occluders : bool
+        Also replace what ``model.find_occluders`` finds in front of each face.
+    occluder_targets : dict, optional
+        Maps sources to where what was found goes (a PNG, 255 where found); with ``occluders``.
     workers : int, default 1
         Processes on this machine; 1 runs in this process. At most one per
         core and one per chunk of files are started (:func:`usable_workers`).
@@ -212,10 +219,12 @@ def reconstruct_files(
             target,
             None if confidence_targets is None else confidence_targets[source],
             None if masks is None else masks[source],
+            None if occluder_targets is None else occluder_targets[source],
         )
         for source, target in pairs
     ]
-    outputs = [job.target for job in jobs] + [job.confidence_target for job in jobs if job.confidence_target]
+    outputs = [job.target for job in jobs]
+    outputs += [path for job in jobs for path in (job.confidence_target, job.occluder_target) if path is not None]
     remove_stale_temporaries(outputs)  # left by an earlier run that was killed
     existed = {job.target for job in jobs if job.target.exists()} if not overwrite else set()
     outcomes: list[Outcome | None] = [None] * len(jobs)
@@ -233,7 +242,7 @@ def reconstruct_files(
     else:
         workers = usable_workers(workers, len(jobs))
         runner = InProcess() if workers == 1 else Processes(workers)
-    if runner.run(Task(model, method, overwrite), jobs, record):
+    if runner.run(Task(model, method, overwrite, occluders), jobs, record):
         remove_stale_temporaries(outputs)  # left by workers stopped when one of them died
     return Summary(outcomes)  # type: ignore[arg-type]
 

@@ -186,6 +186,12 @@ def _reconstruct(
         help="Also replace the pixels this mask marks (non-zero; a hand, glasses): a mask image for one input, "
         "or a folder of masks at the inputs' relative paths (any image type facefill reads).",
     ),
+    occluders: bool = typer.Option(
+        False, "--occluders", help="Also find what is in front of each face (a hand, glasses, hair) and replace it."
+    ),
+    occluder_masks: Optional[Path] = typer.Option(
+        None, help="With --occluders: write what was found into this folder (PNG, 255 where found), as the outputs."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist (default: skip them)."),
     report: Optional[Path] = typer.Option(None, help="Also write a side-by-side HTML page into this folder."),
     confidence: Optional[Path] = typer.Option(
@@ -206,13 +212,15 @@ def _reconstruct(
     Existing outputs are skipped, so after an interruption the same command finishes the rest.
     """
     get_method(method)
+    if occluder_masks is not None and not occluders:
+        raise InvalidParameterError("--occluder-masks needs --occluders: nothing is looked for without it")
     cores = batch.default_workers()
     if workers is not None:
         whole_number("--workers", workers)
         if workers > cores:
             _echo(f"note: --workers {workers} is more than the {cores} cores of this machine; using {cores}", err=True)
     face_model = FaceModel.load(model) if model is not None else None
-    pairs, confidence_targets = _plan_writes(input_path, out, model, confidence, report, mask)
+    pairs, confidence_targets, occluder_targets = _plan_writes(input_path, out, model, confidence, report, mask, occluder_masks)
     masks = None if mask is None else batch.mask_paths(input_path, pairs, mask)
     if face_model is None:
         face_model = _pretrained([source for source, _ in pairs])
@@ -226,6 +234,8 @@ def _reconstruct(
                 on_outcome=lambda outcome: _show(outcome, advance),
                 confidence_targets=confidence_targets,
                 masks=masks,
+                occluders=occluders,
+                occluder_targets=occluder_targets,
                 workers=cores if workers is None else workers,
                 scheduler=scheduler,
                 connect_timeout=connect_timeout,
@@ -259,10 +269,17 @@ def _pretrained(sources: list[Path]) -> FaceModel:
 
 
 def _plan_writes(
-    input_path: Path, out: Path, model: Optional[Path], confidence: Optional[Path], report: Optional[Path], mask: Optional[Path]
+    input_path: Path,
+    out: Path,
+    model: Optional[Path],
+    confidence: Optional[Path],
+    report: Optional[Path],
+    mask: Optional[Path],
+    occluder_masks: Optional[Path],
 ):
     """Every path reconstruct will write, claimed before anything is written (see ``destinations``):
-    the (input, output) pairs and the confidence maps by input (None without ``--confidence``)."""
+    the (input, output) pairs, the confidence maps by input (None without ``--confidence``) and
+    the occluder masks by input (None without ``--occluder-masks``)."""
     destinations = Destinations(input_path, *(path for path in (model, mask) if path is not None))
     pairs = batch.plan_outputs(input_path, out, destinations)
     confidence_targets = None
@@ -270,12 +287,18 @@ def _plan_writes(
         confidence_targets = {
             src: destinations.claim(batch.confidence_path(dst, out, confidence), "confidence map") for src, dst in pairs
         }
+    occluder_targets = None
+    if occluder_masks is not None:
+        occluder_targets = {
+            src: destinations.claim(batch.confidence_path(dst, out, occluder_masks, ".png"), "occluder mask")
+            for src, dst in pairs
+        }
     if report is not None:
         from .report import reconstruction_report_files
 
         for path in reconstruction_report_files(report, len(pairs)):
             destinations.claim(path, "report file")
-    return pairs, confidence_targets
+    return pairs, confidence_targets, occluder_targets
 
 
 def _show(outcome: batch.Outcome, advance) -> None:
@@ -304,7 +327,8 @@ def evaluate(
         None, help="Comma-separated methods and baselines [default: every facefill method, seed, telea, ns, biharmonic]."
     ),
     families: Optional[str] = typer.Option(
-        None, help="Comma-separated mask families [default: blobs,half,chin,top,band,speckle,scratches,midline]."
+        None,
+        help="Comma-separated mask families [default: blobs,half,chin,top,band,speckle,scratches,midline,occluders].",
     ),
     masks_per_face: int = typer.Option(3, help="Masks per family per held-out face."),
     seed: int = typer.Option(0, help="Seed of the mask generators."),
@@ -330,7 +354,7 @@ def evaluate(
     for outcome in loaded.failed:
         _error_line(outcome.message)
     method_names = _names(methods, protocol.DEFAULT_METHODS)
-    family_names = _names(families, protocol.FAMILIES)
+    family_names = _names(families, protocol.EVALUATED_FAMILIES)
     total = len(images) * len(family_names) * masks_per_face
     with _progress(total, "evaluating") as advance:
         result = protocol.evaluate(
@@ -378,6 +402,22 @@ def _print_summary(result) -> None:
                 f"{row['ms']:.2f}",
             )
         console.print(table)
+    occluders = result.occluder_summary()
+    if occluders:
+        table = Table(title="occluders found by auto (the painted face given as it is)", title_justify="left")
+        for column in ("occluder", "precision", "recall", "IoU", "MAE", "MAE given missing", "ratio"):
+            table.add_column(column, justify="left" if column == "occluder" else "right")
+        for kind, row in occluders.items():
+            if kind != "untouched":
+                table.add_row(kind, *(f"{row[key]:.3f}" for key in ("precision", "recall", "detection_iou")),
+                              *(f"{row[key]:.2f}" for key in ("mae", "mae_given", "ratio")))
+        console.print(table)
+        if "untouched" in occluders:
+            row = occluders["untouched"]
+            console.print(
+                f"faces as they are: {100 * row['flagged_share']:.2f} % of face pixels taken for occluders "
+                f"(at most {100 * row['largest_share']:.2f} % of one face)"
+            )
 
 
 # ----------------------------------------------------------------- synth

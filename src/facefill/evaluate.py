@@ -4,6 +4,15 @@ Every method, baselines included, is scored in the same run on the same
 masks: leave one complete face out, train on the others, hide parts of the
 held-out face with seeded masks of eight families, reconstruct, and compare
 with the truth.
+
+The ``occluders`` family paints a hand, glasses or hair strands in front of
+the held-out face (``facefill.occlusions``, in the faces' millimetres as the
+morphable face's fitted view says). Every method is given the painted pixels
+as missing, as for the other families; ``auto`` is also given the painted
+face itself and must find what covers it (:meth:`FaceModel.find_occluders`):
+its detection (precision, recall, IoU against the painted pixels) and fill
+are scored apart (:meth:`Evaluation.occluder_summary`), as is how much of the
+faces as they are, with nothing painted, it takes for occluders.
 """
 
 from __future__ import annotations
@@ -17,16 +26,19 @@ import numpy as np
 
 from .baselines import BASELINES, DEFAULT_METHODS, resolve_methods
 from .checks import check_missing_value, stack_images, whole_number
-from .depth import default_missing_value, missing_mask
+from .depth import default_missing_value, missing_mask, to_dtype
 from .errors import InvalidParameterError
-from .masks import FAMILIES, check_family, make_mask, mask_rng
+from .masks import EVALUATED_FAMILIES, FAMILIES, OCCLUDERS, make_mask, mask_rng
 from .model import FaceModel
-from .pretrained import renders_like
+from .occlusions import KINDS, paint_occluder
+from .pretrained import assume_frame, renders_like
 
 METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
 #: Prior settings of the models of a run without ``auto``: fixed, as nothing scored uses them.
 UNTUNED_PRIOR = {"n_components": 0, "noise": 1.0, "mirror_weight": 0.0}
-__all__ = ["BASELINES", "DEFAULT_METHODS", "FAMILIES", "Evaluation", "evaluate", "make_mask", "mask_rng", "score"]
+__all__ = [
+    "BASELINES", "DEFAULT_METHODS", "EVALUATED_FAMILIES", "FAMILIES", "Evaluation", "evaluate", "make_mask", "mask_rng", "score",
+]
 
 # --------------------------------------------------------------- metrics
 def score(
@@ -70,6 +82,19 @@ def score(
     return {"mae": mae, "rmse": rmse, "iou": iou, "changed": changed, "observed_changed": observed_changed}
 
 
+def detection_scores(detected: np.ndarray, painted: np.ndarray) -> dict[str, float]:
+    """How well ``detected`` pixels match the ``painted`` occluder: precision (NaN if nothing was
+    detected), recall and IoU."""
+    hits = int((detected & painted).sum())
+    found, painted_count = int(detected.sum()), int(painted.sum())
+    union = found + painted_count - hits
+    return {
+        "precision": hits / found if found else math.nan,
+        "recall": hits / painted_count if painted_count else math.nan,
+        "detection_iou": hits / union if union else 1.0,
+    }
+
+
 # ----------------------------------------------------------------- runs
 @dataclass
 class Example:
@@ -92,6 +117,8 @@ class Evaluation:
     skipped: dict[str, str]
     examples: list[Example]
     missing_value: float
+    detections: list[dict] = field(default_factory=list)  # auto finding painted occluders, per case
+    untouched: list[dict] = field(default_factory=list)  # auto on the faces as they are, per face
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """Per method, per family and ``overall``: mean MAE, RMSE, IoU, ms and total changed pixels."""
@@ -107,10 +134,41 @@ class Evaluation:
                     table[method][family] = _aggregate(subset)
         return table
 
+    def occluder_summary(self) -> dict[str, dict[str, float]]:
+        """Per occluder kind and ``overall``: ``auto``'s mean detection precision, recall and IoU,
+        the MAE of its fill after detection (``mae``) and given the painted pixels as missing
+        (``mae_given``), their ratio, and the cases; and ``untouched``: the mean and largest
+        share of the faces as they are taken for occluders. Empty without occluder cases."""
+        if not self.detections:
+            return {}
+        given = {(c["face"], c["mask"]): c["mae"] for c in self.cases if c["family"] == OCCLUDERS and c["method"] == "auto"}
+        table: dict[str, dict[str, float]] = {}
+        for kind in (*KINDS, "overall"):
+            rows = [d for d in self.detections if kind in ("overall", d["kind"])]
+            if not rows:
+                continue
+            entry = {key: _mean([r[key] for r in rows]) for key in ("precision", "recall", "detection_iou", "mae")}
+            entry["mae_given"] = _mean([given.get((r["face"], r["mask"]), math.nan) for r in rows])
+            entry["ratio"] = entry["mae"] / entry["mae_given"] if entry["mae_given"] > 0 else math.nan
+            entry["cases"] = len(rows)
+            table[kind] = entry
+        shares = [u["flagged_share"] for u in self.untouched]
+        if shares:
+            table["untouched"] = {"flagged_share": float(np.mean(shares)), "largest_share": float(np.max(shares)), "cases": len(shares)}
+        return table
+
     def to_json(self) -> dict:
         """Settings, skipped baselines, summary and every case, JSON-ready (NaN as null)."""
         return _nan_to_none(
-            {"settings": self.settings, "skipped": self.skipped, "summary": self.summary(), "cases": self.cases}
+            {
+                "settings": self.settings,
+                "skipped": self.skipped,
+                "summary": self.summary(),
+                "occluders": self.occluder_summary(),
+                "cases": self.cases,
+                "detections": self.detections,
+                "untouched": self.untouched,
+            }
         )
 
 
@@ -124,10 +182,15 @@ def _nan_to_none(value):
     return value
 
 
+def _mean(values) -> float:
+    """Mean of the values that are not NaN (NaN if none)."""
+    values = [v for v in values if not math.isnan(v)]
+    return float(np.mean(values)) if values else math.nan
+
+
 def _aggregate(rows: list[dict]) -> dict[str, float]:
     def mean(key):
-        values = [r[key] for r in rows if not math.isnan(r[key])]
-        return float(np.mean(values)) if values else math.nan
+        return _mean([r[key] for r in rows])
 
     return {
         "mae": mean("mae"),
@@ -141,13 +204,23 @@ def _aggregate(rows: list[dict]) -> dict[str, float]:
 
 
 class _Case:
-    """One held-out face hidden by one mask, reconstructed by every method."""
+    """One held-out face hidden by one mask (or covered by one painted occluder), reconstructed by
+    every method."""
 
-    def __init__(self, truth, face_index: int, family: str, mask_index: int, missing_value: float, seed: int):
+    def __init__(self, truth, face_index: int, family: str, mask_index: int, missing_value: float, seed: int, view=None):
         self.truth, self.missing_value = truth, missing_value
         self.keys = {"face": face_index, "family": family, "mask": mask_index}
         face = ~missing_mask(truth, missing_value)
-        self.hidden = make_mask(family, face, mask_rng(seed, face_index, family, mask_index))
+        rng = mask_rng(seed, face_index, family, mask_index)
+        self.occluded = None
+        if family == OCCLUDERS:
+            self.kind = KINDS[mask_index % len(KINDS)]
+            self.hidden, nearer = paint_occluder(self.kind, face, rng, view.scale)
+            self.occluded = truth.copy()
+            covered = truth[self.hidden].astype(np.float64) + view.gain * nearer[self.hidden]
+            self.occluded[self.hidden] = to_dtype(covered, truth.dtype, missing_value)
+        else:
+            self.hidden = make_mask(family, face, rng)
         self.given = truth.copy()
         self.given[self.hidden] = missing_value
         self.example = Example(family, face_index, truth, self.given, self.hidden)
@@ -164,11 +237,25 @@ class _Case:
             self.example.outputs[name] = output
         return rows
 
+    def detect(self, model: FaceModel) -> tuple[dict, Example]:
+        """``auto`` given the painted face: what it found and how it filled it, and the example."""
+        start = time.perf_counter()
+        detected = model.find_occluders(self.occluded)
+        output = model.reconstruct(self.occluded, "auto", mask=detected)
+        elapsed = (time.perf_counter() - start) * 1000
+        # scored against the painted pixels given as missing: a pixel it missed keeps the occluder
+        scores = score(self.truth, self.given, output, self.hidden, self.missing_value)
+        row = {**self.keys, "kind": self.kind, **detection_scores(detected, self.hidden), **scores, "ms": elapsed}
+        example = Example(f"{OCCLUDERS} found", self.keys["face"], self.truth, self.occluded, self.hidden)
+        example.outputs["found"] = np.where(detected, self.missing_value, self.occluded).astype(self.occluded.dtype)
+        example.outputs["auto"] = output
+        return row, example
+
 
 def evaluate(
     images: Sequence[np.ndarray] | np.ndarray,
     methods: Sequence[str] = DEFAULT_METHODS,
-    families: Sequence[str] = FAMILIES,
+    families: Sequence[str] = EVALUATED_FAMILIES,
     masks_per_face: int = 3,
     seed: int = 0,
     missing_value: float | None = None,
@@ -187,7 +274,8 @@ def evaluate(
     methods : sequence of str
         facefill methods and baselines (``seed``, ``telea``, ``ns``, ``biharmonic``).
     families : sequence of str
-        Mask families, some of :data:`FAMILIES`.
+        Mask families, some of :data:`EVALUATED_FAMILIES` (the eight of :data:`FAMILIES` and
+        ``occluders``).
     masks_per_face : int
         Masks per family per held-out face.
     seed : int
@@ -213,9 +301,10 @@ def evaluate(
     if len(stack) < 2 and model is None:
         raise InvalidParameterError(f"images holds {len(stack)} face; leave-one-out needs at least 2")
     for family in families:
-        check_family(family)
+        if family not in EVALUATED_FAMILIES:
+            raise InvalidParameterError(f"mask family {family!r} is not known; expected one of {', '.join(EVALUATED_FAMILIES)}")
     if not families:
-        raise InvalidParameterError("families is empty; expected some of " + ", ".join(FAMILIES))
+        raise InvalidParameterError("families is empty; expected some of " + ", ".join(EVALUATED_FAMILIES))
     whole_number("masks_per_face", masks_per_face)
     whole_number("seed", seed, minimum=0)
     whole_number("renders", renders, minimum=0)
@@ -228,6 +317,11 @@ def evaluate(
     resolved, skipped = resolve_methods(methods)
     cases: list[dict] = []
     examples: list[Example] = []
+    detections: list[dict] = []
+    untouched: list[dict] = []
+    # occluders are painted in millimetres: the faces' scale, depth units and direction, fitted once
+    view = assume_frame(stack, missing_value).view if OCCLUDERS in families else None
+    detecting = OCCLUDERS in families and "auto" in resolved
     # only auto uses the shape prior: without it, no settings to cross-validate for each fold
     settings = {} if "auto" in resolved else UNTUNED_PRIOR
     given_model = model
@@ -237,13 +331,22 @@ def evaluate(
             if renders:
                 training += renders_like(training, renders, missing_value, seed=held_out)
             model = FaceModel(**settings).fit(training, missing_value)
+        if detecting:
+            truth = stack[held_out]
+            flagged = model.find_occluders(truth).sum() / max(int((~missing_mask(truth, missing_value)).sum()), 1)
+            untouched.append({"face": held_out, "flagged_share": float(flagged)})
         for family in families:
             for mask_index in range(masks_per_face):
                 keep = mask_index == 0 and held_out < examples_per_family
-                case = _Case(stack[held_out], held_out, family, mask_index, missing_value, seed)
+                case = _Case(stack[held_out], held_out, family, mask_index, missing_value, seed, view)
                 cases.extend(case.run(model, resolved))
                 if keep:
                     examples.append(case.example)
+                if detecting and family == OCCLUDERS:
+                    row, example = case.detect(model)
+                    detections.append(row)
+                    if held_out < examples_per_family and mask_index < len(KINDS):
+                        examples.append(example)
                 if on_case is not None:
                     on_case()
     settings = {
@@ -257,4 +360,4 @@ def evaluate(
         "protocol": "leave-one-out" if given_model is None else f"a given model of {given_model.n_images_} faces",
         "renders": renders,
     }
-    return Evaluation(settings, cases, skipped, examples, missing_value)
+    return Evaluation(settings, cases, skipped, examples, missing_value, detections, untouched)

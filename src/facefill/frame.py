@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy import ndimage
 
 from .align import Registration, Similarity
 
@@ -109,6 +110,16 @@ class RayGrids:
 _AXIS_PROBE = 50.0
 
 
+def nearer_direction(mean_face: np.ndarray, outline: np.ndarray) -> float:
+    """+1.0 if nearer depth is larger, -1.0 if smaller, in faces whose mean is ``mean_face``
+    inside ``outline``: a face's middle, the nose's side, is nearer than its rim."""
+    rim = outline & ~ndimage.binary_erosion(outline, iterations=2)
+    middle = ndimage.binary_erosion(outline, iterations=max(2, int(0.25 * face_width(outline)))) if outline.any() else outline
+    if not rim.any() or not middle.any():
+        return 1.0
+    return 1.0 if float(np.mean(mean_face[middle])) >= float(np.mean(mean_face[rim])) else -1.0
+
+
 @dataclass(frozen=True, eq=False)
 class FaceFrame:
     """The geometry of a model's faces (see the module docstring).
@@ -144,6 +155,12 @@ class FaceFrame:
     def symmetric_outline(self) -> np.ndarray:
         """Where at least half the training faces and their mirror images are face."""
         return self.symmetric_frequency >= OUTLINE_FREQUENCY
+
+    @cached_property
+    def nearer(self) -> float:
+        """+1.0 if nearer depth is larger (8-bit levels, as the sample data), -1.0 if smaller
+        (millimetres); see :func:`nearer_direction`."""
+        return nearer_direction(self.template, self.symmetric_outline)
 
     @cached_property
     def registration(self) -> Registration:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .depth import format_size, missing_mask
 from .errors import FacefillError, ImageReadError, ShapeMismatchError
 from .fill import Method
@@ -52,21 +54,24 @@ class Summary:
 @dataclass(frozen=True)
 class Job:
     """One file to reconstruct: where it is, where its result goes, where its confidence map goes,
-    and the mask of pixels to replace, if any."""
+    the mask of pixels to replace, if any, and where the occluders found go."""
 
     source: Path
     target: Path
     confidence_target: Path | None = None
     mask: Path | None = None
+    occluder_target: Path | None = None
 
 
 @dataclass(frozen=True)
 class Task:
-    """What every job of a batch shares: the model, the method's name, whether to overwrite."""
+    """What every job of a batch shares: the model, the method's name, whether to overwrite, whether
+    to find and replace occluders."""
 
     model: FaceModel
     method: "str | Method"
     overwrite: bool
+    occluders: bool = False
 
 
 def error_message(path: Path, exc: Exception) -> str:
@@ -79,8 +84,9 @@ def reconstruct_job(task: Task, job: Job) -> Outcome:
     """Reconstruct one file (and write its float32 confidence map if asked); never raises a
     facefill error, returns its outcome instead.
 
-    The confidence map is written before the reconstruction, so an existing
-    reconstruction means the file is complete and a re-run may skip it.
+    The confidence map and the occluders found are written before the
+    reconstruction, so an existing reconstruction means the file is complete
+    and a re-run may skip it.
     """
     if job.target.exists() and not task.overwrite:
         return Outcome(job.source, SKIPPED, f"{job.target}: exists; use --overwrite to replace it", job.target)
@@ -89,6 +95,11 @@ def reconstruct_job(task: Task, job: Job) -> Outcome:
         image = read_depth(job.source)
         name = str(job.source)
         mask = None if job.mask is None else _read_job_mask(job, image.shape)
+        if task.occluders:
+            found = model.find_occluders(image, name=name, mask=mask)
+            if job.occluder_target is not None:
+                write_depth(job.occluder_target, np.where(found, 255, 0).astype(np.uint8), durable=DURABLE_OUTPUTS)
+            mask = found if mask is None else mask | found
         if job.confidence_target is None:
             write_depth(job.target, model.reconstruct(image, task.method, name=name, mask=mask), durable=DURABLE_OUTPUTS)
         else:

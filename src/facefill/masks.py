@@ -18,6 +18,10 @@ from .frame import REFERENCE_FACE_WIDTH, face_box
 LARGE_FAMILIES = ("blobs", "half", "chin", "top", "band")
 THIN_FAMILIES = ("speckle", "scratches", "midline")
 FAMILIES = LARGE_FAMILIES + THIN_FAMILIES
+#: Not a mask family but scored as one: occluders painted in front of the face
+#: (``facefill.occlusions``), hidden as missing pixels for every method, and found by ``auto``.
+OCCLUDERS = "occluders"
+EVALUATED_FAMILIES = FAMILIES + (OCCLUDERS,)
 
 
 def make_mask(family: str, face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -65,7 +69,7 @@ def make_mask(family: str, face: np.ndarray, rng: np.random.Generator) -> np.nda
             for _ in range(rng.integers(4, 11)):
                 heading += rng.normal(0, SCRATCH_TURN)
                 end = point + rng.uniform(5, 15) * scale * np.array([np.sin(heading), np.cos(heading)])
-                hidden |= _near_segment(ys, xs, point, end, half_width)
+                hidden |= near_segment(ys, xs, point, end, half_width)
                 point = end
         return hidden
     if family == "midline":
@@ -101,7 +105,7 @@ def _speckle(face: np.ndarray, rng: np.random.Generator, scale: float) -> np.nda
     return (noise > np.quantile(noise[face], 1 - share)) & reach
 
 
-def _near_segment(ys, xs, start, end, half_width: float) -> np.ndarray:
+def near_segment(ys, xs, start, end, half_width: float) -> np.ndarray:
     """Pixels within ``half_width`` of the segment from ``start`` to ``end`` (row, column)."""
     direction = end - start
     length2 = max(float(direction @ direction), 1e-12)
@@ -111,4 +115,4 @@ def _near_segment(ys, xs, start, end, half_width: float) -> np.ndarray:
 
 def mask_rng(seed: int, face_index: int, family: str, mask_index: int) -> np.random.Generator:
     """The generator of one mask: the same masks whatever methods or families are run."""
-    return np.random.default_rng([seed, face_index, FAMILIES.index(family), mask_index])
+    return np.random.default_rng([seed, face_index, EVALUATED_FAMILIES.index(family), mask_index])

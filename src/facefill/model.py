@@ -15,9 +15,10 @@ from .checks import (
     stack_images,
     whole_number,
 )
-from .depth import default_missing_value, fill_mask, missing_mask, to_dtype, to_float
+from .depth import default_missing_value, fill_mask, to_dtype, to_float
 from .errors import InvalidParameterError, NotFittedError, NothingObservedError
 from .fill import Method, get_method
+from .fill.occluders import find_occluders
 from .modelfile import ModelContents, read_model, write_model
 from .training import AVERAGES, learn
 
@@ -133,6 +134,7 @@ class FaceModel:
         return_confidence: bool = False,
         name: str = "image",
         mask: "np.ndarray | None" = None,
+        occluders: bool = False,
     ) -> "np.ndarray | tuple[np.ndarray, np.ndarray]":
         """Fill the missing pixels of a face that the method decides are face.
 
@@ -141,37 +143,54 @@ class FaceModel:
         ``facefill.fill.METHODS`` or a ``Method`` (such as an evaluation baseline).
         ``mask``, (H, W), marks observed pixels to replace as well (non-zero:
         replace; a hand, glasses, what a segmentation found in front of the
-        face): they are filled like missing pixels, or made missing where the
-        method judges them background.
+        face); with ``occluders``, so are those :meth:`find_occluders` finds.
+        They are filled like missing pixels, or made missing where the method
+        judges them background.
 
         Returns a new array of the input's dtype: pixels neither missing nor
-        masked unchanged, missing pixels judged background still missing. With
+        replaced unchanged, missing pixels judged background still missing. With
         ``return_confidence``, also a float32 map: 1 for observed pixels, 0 for
         background, in between for filled pixels (lower further from observed
         pixels and, for ``auto``, where the model is uncertain). Errors name the
         image ``name`` (a file's path, say).
         """
         method = get_method(method)
-        image = np.asarray(image)
-        self.check_image(image, name)
-        missing = missing_mask(image, self.missing_value_)
-        replaced = np.zeros(image.shape, dtype=bool) if mask is None else fill_mask(mask, image.shape, name)
-        unknown = missing | replaced
-        if unknown.all():
-            what = "missing" if not replaced.any() else "missing or masked"
-            raise NothingObservedError(f"{name}: every pixel is {what}; there is no face to fill")
-        result = image.copy()
+        depth, replaced = self._given(image, name, mask)
+        if occluders:
+            replaced = replaced | find_occluders(depth, self.frame_, self.prior_)
+            depth[replaced] = np.nan
+        unknown = ~np.isfinite(depth)
+        result = np.array(image, copy=True)
         if not unknown.any():
-            return (result, np.ones(image.shape, dtype=np.float32)) if return_confidence else result
-        depth = to_float(image, self.missing_value_, name)
-        depth[replaced] = np.nan
+            return (result, np.ones(result.shape, dtype=np.float32)) if return_confidence else result
         filled = method.run(depth, unknown, self.frame_, self.prior_)
         write = unknown & np.isfinite(filled.values)
-        result[write] = to_dtype(filled.values[write], image.dtype, self.missing_value_)
-        result[replaced & ~write] = self.missing_value_  # masked, and judged background: removed
+        result[write] = to_dtype(filled.values[write], result.dtype, self.missing_value_)
+        result[replaced & ~write] = self.missing_value_  # replaced, and judged background: removed
         if not return_confidence:
             return result
         return result, filled.confidence().astype(np.float32)
+
+    def find_occluders(self, image: np.ndarray, name: str = "image", mask: "np.ndarray | None" = None) -> np.ndarray:
+        """(H, W) bool: the observed pixels of ``image`` that something in front of the face
+        covers (a hand, glasses, hair strands), found where the model cannot explain the depth
+        (``facefill.fill.occluders``); pixels ``mask`` marks are not looked at. A face with
+        nothing in front of it gives none, or next to none."""
+        depth, _ = self._given(image, name, mask)
+        return find_occluders(depth, self.frame_, self.prior_)
+
+    def _given(self, image, name: str, mask) -> tuple[np.ndarray, np.ndarray]:
+        """The image, checked, as float depth with NaN at every missing or ``mask``ed pixel, and the
+        ``mask`` as booleans (all False if None); ``NothingObservedError`` if no pixel is left."""
+        image = np.asarray(image)
+        self.check_image(image, name)
+        replaced = np.zeros(image.shape, dtype=bool) if mask is None else fill_mask(mask, image.shape, name)
+        depth = to_float(image, self.missing_value_, name)
+        depth[replaced] = np.nan
+        if not np.isfinite(depth).any():
+            what = "missing" if not replaced.any() else "missing or masked"
+            raise NothingObservedError(f"{name}: every pixel is {what}; there is no face to fill")
+        return depth, replaced
 
     def check_image(self, image: np.ndarray, name: str = "image") -> None:
         """Raise ``ShapeMismatchError`` unless ``image`` has the model's size and dtype."""

@@ -36,7 +36,7 @@ FORMAT_TAG = "facefill-model"
 _SETTINGS = ("n_components", "noise", "mirror_weight", "chunk_size")
 #: The prior's fields, by their names in the file (``prior_NAME``).
 _PRIOR_ARRAYS = ("components", "variances", "domain")
-_PRIOR_SCALARS = ("depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach", "locality")
+_PRIOR_SCALARS = ("depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach", "locality", "residual_spread")
 
 
 @dataclass
@@ -73,6 +73,8 @@ def write_model(path: str | os.PathLike, contents: ModelContents) -> None:
     }
     for name in _PRIOR_ARRAYS + _PRIOR_SCALARS:
         arrays[f"prior_{name}"] = np.asarray(getattr(prior, name))
+    if prior.ridge_spread is not None:
+        arrays["prior_ridge_spread"] = prior.ridge_spread
     with atomic_output(path) as handle:
         np.savez_compressed(handle, **arrays)
 
@@ -150,6 +152,13 @@ def _contents(fields: dict) -> ModelContents:
         cv_error=float(_numbers(fields, "prior_cv_error", (), 0, math.inf, nan=True)),
         reach=float(_numbers(fields, "prior_reach", (), 1e-6, 1e9)),
         locality=float(_numbers(fields, "prior_locality", (), 1e-6, 1e9)),
+        # absent from the files of facefill before occluder detection, which still read
+        residual_spread=float(_numbers(fields, "prior_residual_spread", (), 0, _DEPTH_LIMIT, nan=True))
+        if "prior_residual_spread" in fields
+        else math.nan,
+        ridge_spread=_numbers(fields, "prior_ridge_spread", shape, 0, _DEPTH_LIMIT).astype(np.float32)
+        if "prior_ridge_spread" in fields
+        else None,
     )
     missing_value = check_missing_value(float(fields["missing_value"]), dtype)
     return ModelContents(settings, frame, prior, dtype, missing_value, int(fields["n_images"]))

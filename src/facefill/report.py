@@ -232,6 +232,40 @@ def example_sheet(example, missing_value: float) -> Image.Image:
     return sheet([top, bottom])
 
 
+def occluder_table_html(occluders: dict) -> str:
+    """The ``occluders`` family's detection table (``Evaluation.occluder_summary``); empty without it."""
+    if not occluders:
+        return ""
+
+    def cell(value, digits):
+        return "–" if value is None or np.isnan(value) else f"{value:.{digits}f}"
+
+    rows = "".join(
+        f"<tr><td>{html.escape(kind)}</td><td>{cell(row['precision'], 3)}</td><td>{cell(row['recall'], 3)}</td>"
+        f"<td>{cell(row['detection_iou'], 3)}</td><td>{cell(row['mae'], 2)}</td><td>{cell(row['mae_given'], 2)}</td>"
+        f"<td>{cell(row['ratio'], 2)}</td><td>{row['cases']}</td></tr>"
+        for kind, row in occluders.items()
+        if kind != "untouched"
+    )
+    untouched = occluders.get("untouched")
+    note = (
+        f"<p>On the faces as they are, with nothing painted on them, {100 * untouched['flagged_share']:.2f} % of the "
+        f"face pixels were taken for occluders (at most {100 * untouched['largest_share']:.2f} % of one face).</p>"
+        if untouched
+        else ""
+    )
+    return (
+        "<h2>Occluders found</h2><p>The <code>occluders</code> family paints a hand (5-25 mm nearer than the face), "
+        "glasses (10-20 mm) or hair strands (2-5 mm) in front of the held-out face. Above, every method is given the "
+        "painted pixels as missing; here <code>auto</code> is given the painted face as it is and must find them "
+        "(<code>--occluders</code>): precision, recall and IoU of what it found against the painted pixels; MAE of its "
+        "fill over the painted face pixels (one it missed keeps the occluder's depth), beside its MAE given them as "
+        "missing, and their ratio.</p>"
+        "<table><tr><th>occluder</th><th>precision</th><th>recall</th><th>IoU</th><th>MAE</th>"
+        f"<th>MAE given missing</th><th>ratio</th><th>cases</th></tr>{rows}</table>" + note
+    )
+
+
 def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
     """Write ``report.html`` (tables, MAE chart, example cases) and ``results.json`` into ``out_dir``."""
     import json
@@ -274,6 +308,7 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
         + metric_table_html(summary, families, "observed_changed")
         + "<h2>Milliseconds per image</h2>"
         + metric_table_html(summary, families, "ms")
+        + occluder_table_html(evaluation.occluder_summary())
         + "<h2>Cases</h2>"
         + "".join(figures)
         + "<p>Raw numbers: <a href='results.json'>results.json</a>.</p>"

@@ -13,7 +13,7 @@ from .errors import NothingObservedError
 from .frame import FaceFrame
 from .prior import FaceStatistics, PCAPrior, learn_prior
 from .prior.learn import MAX_COMPONENTS, SAMPLE_FACES
-from .tuning import choose_settings
+from .tuning import choose_settings, residual_statistics
 
 AVERAGES = ("mean", "running")
 
@@ -64,6 +64,7 @@ def learn(
     n_components = settings["n_components"]
     learned = learn_prior(statistics, chunks, MAX_COMPONENTS if n_components == "auto" else int(n_components))
     prior = replace(learned.prior, **choose_settings(learned.sample, learned.sample_rows, learned.prior, **settings))
+    prior = replace(prior, **residual_statistics(learned.sample, learned.sample_rows, prior))
     frame = FaceFrame(
         average=mean_face,
         frequency=count / len(faces),

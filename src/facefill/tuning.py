@@ -16,9 +16,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy import ndimage
 
 from .fill.auto import OneBlasThread, blend, detail_weight, thickness_share
-from .frame import REFERENCE_FACE_WIDTH, face_width, mirror
+from .fill.occluders import ridges
+from .frame import REFERENCE_FACE_WIDTH, face_width, mirror, nearer_direction
 from .masks import LARGE_FAMILIES, make_mask, mask_rng
 from .prior import PCAPrior
 from .prior.gappy import normal_equations, ridge_penalty
@@ -34,6 +36,11 @@ MAX_CV_FOLDS = 20
 MIN_OBSERVED = 10
 #: The mirror weight of a prior whose weight is neither given nor cross-validated (too few faces).
 FALLBACK_MIRROR_WEIGHT = 0.5
+#: Held-out faces whose residuals give the residual statistics (evenly spread over the sample).
+SPREAD_FOLDS = 10
+#: The residual spread leaves out pixels this close to a face's outline (pixels of a face of the
+#: reference width): there the prior's misfit is the outline's, not the depth's.
+SPREAD_RIM_GUARD = 4.0
 
 
 def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mirror_weight, families=None, seed=0) -> dict:
@@ -192,3 +199,44 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
             filled = data_correction[:, None] + effect[:, : k + 1] @ solutions.T
             errors[ki, :, wi] = np.abs(filled - truth_offset[:, None]).mean(axis=0)
     return errors
+
+
+def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAPrior) -> dict:
+    """How far new faces stray from ``prior``'s fit to them, learned on held-out faces of the
+    ``sample`` (each fitted by a prior learned without it, with ``prior``'s settings): what
+    occluder detection (``facefill.fill.occluders``) measures an occluder against.
+
+    Returns a dict of ``residual_spread`` (the robust spread, 1.4826 times the median absolute
+    deviation, of their depth about the fit, away from their outlines: see
+    :data:`SPREAD_RIM_GUARD`) and ``ridge_spread`` ((H, W) float32: the root mean square, at
+    each pixel, of the thin structures nearer than their surroundings the faces have there,
+    ``fill.occluders.ridges``; spread by a pixel, as faces' features move by that much).
+    ``sample`` and ``sample_rows`` are as for :func:`choose_settings`; with fewer than 3
+    faces, the depth scale and no ridges.
+    """
+    n = len(sample)
+    shape = prior.domain.shape
+    if n < 3:
+        return {"residual_spread": prior.depth_scale, "ridge_spread": np.zeros(shape, dtype=np.float32)}
+    nearer = nearer_direction(prior.mean, prior.symmetric_outline)
+    residuals, ridge_sum, ridge_count = [], np.zeros(shape), np.zeros(shape)
+    for i in np.unique(np.linspace(0, n - 1, min(n, SPREAD_FOLDS)).round().astype(int)):
+        keep = np.ones(len(sample_rows), dtype=bool)
+        keep[[i, i + n]] = False
+        fold = fold_prior(sample_rows[keep], prior, prior.n_components)
+        face = sample[int(i)]
+        observed = np.isfinite(face)
+        scale = face_width(observed) / REFERENCE_FACE_WIDTH
+        inner = observed & (ndimage.distance_transform_edt(observed) > SPREAD_RIM_GUARD * scale)
+        standing_out = nearer * (face - fold.fit(face).prediction)
+        residuals.append(standing_out[inner])
+        ridge_sum += np.where(observed, ridges(standing_out, scale) ** 2, 0.0)
+        ridge_count += observed
+    values = np.concatenate(residuals)
+    spread = 1.4826 * float(np.median(np.abs(values - np.median(values)))) if values.size else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ridge = np.sqrt(np.where(ridge_count > 0, ridge_sum / ridge_count, 0.0))
+    return {
+        "residual_spread": spread if spread > 0 else prior.depth_scale,
+        "ridge_spread": ndimage.maximum_filter(ridge, size=3).astype(np.float32),
+    }

@@ -52,7 +52,7 @@ RIM_DETAIL_REACH = 4.0
 
 
 @dataclass
-class _Prediction:
+class Prediction:
     """The prior's prediction of a face, in the image, and what the fill needs besides."""
 
     values: np.ndarray  # (H, W) predicted depth, in the image
@@ -98,7 +98,7 @@ class AutoFill:
 def fill_auto(depth: np.ndarray, unknown: np.ndarray, frame: FaceFrame, prior) -> Filled:
     """Fill the ``unknown`` pixels of ``depth`` (NaN there) that are face (see the module docstring)."""
     observed = ~unknown
-    predicted = _predict(depth, frame, prior)
+    predicted = predict(depth, frame, prior.fit)
     centre, axis_angle = frame.axis_in_image(predicted.transform)
     scale = face_width(observed) / REFERENCE_FACE_WIDTH
     face = face_pixels(
@@ -167,17 +167,18 @@ def detail_weight(face: np.ndarray, observed: np.ndarray, scale: float, share: n
     return share * (1 - (1 - share) * np.exp(-to_background / RIM_DETAIL_REACH))
 
 
-def _predict(depth: np.ndarray, frame: FaceFrame, prior) -> _Prediction:
-    """Register the frame to the face, fit the prior there and take its prediction back to the image."""
+def predict(depth: np.ndarray, frame: FaceFrame, fit) -> Prediction:
+    """Register the frame to the face, ``fit`` the prior there (a prior's ``fit`` or ``robust_fit``,
+    taking the face in the frame) and take its prediction back to the image."""
     transform = frame.registration.register(depth)
     if transform.is_identity(radius=max(depth.shape) / 2):
-        fit = prior.fit(depth)
-        return _Prediction(fit.prediction, fit, transform, True, frame.symmetric_outline, mirror(depth))
+        fitted = fit(depth)
+        return Prediction(fitted.prediction, fitted, transform, True, frame.symmetric_outline, mirror(depth))
     in_frame = warp_to_model(depth, transform)
-    fit = prior.fit(in_frame)
-    return _Prediction(
-        warp_to_image(fit.prediction, transform, fill="nearest"),
-        fit,
+    fitted = fit(in_frame)
+    return Prediction(
+        warp_to_image(fitted.prediction, transform, fill="nearest"),
+        fitted,
         transform,
         False,
         warp_to_image(frame.symmetric_outline, transform),
@@ -185,7 +186,7 @@ def _predict(depth: np.ndarray, frame: FaceFrame, prior) -> _Prediction:
     )
 
 
-def _confidence(observed: np.ndarray, face: np.ndarray, predicted: _Prediction, prior) -> np.ndarray:
+def _confidence(observed: np.ndarray, face: np.ndarray, predicted: Prediction, prior) -> np.ndarray:
     """Near the border the blend trusts the observed pixels; far inside, the prior's uncertainty."""
     spread = predicted.fit.spread()
     if not predicted.identity:

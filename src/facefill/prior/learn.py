@@ -167,3 +167,4 @@ def _extend_nearest(image: np.ndarray) -> np.ndarray:
     return image[rows, cols]
 
 
+

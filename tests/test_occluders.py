@@ -1,0 +1,72 @@
+"""Occluder detection (facefill.fill.occluders) on small synthetic faces with things painted on them."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from facefill.depth import to_dtype
+from facefill.errors import InvalidParameterError
+from facefill.fill.occluders import find_occluders, ridges
+from facefill.occlusions import paint_occluder
+
+#: The synthetic 8-bit faces' scale and depth units (synth's defaults: the sample data's).
+PX_PER_MM, LEVELS_PER_MM = 0.694, 1.55
+
+
+def _covered(face, kind, seed):
+    observed = face != 255
+    covered, nearer = paint_occluder(kind, observed, np.random.default_rng(seed), PX_PER_MM)
+    occluded = face.copy()
+    occluded[covered] = to_dtype(face[covered] + LEVELS_PER_MM * nearer[covered], face.dtype, 255)
+    return occluded, covered
+
+
+def _iou(found, covered):
+    return (found & covered).sum() / (found | covered).sum()
+
+
+@pytest.mark.parametrize("kind", ["hand", "glasses", "hair"])
+def test_what_is_painted_in_front_of_a_face_is_found(faces8, model8, kind):
+    occluded, covered = _covered(faces8[0], kind, 3)
+    found = model8.find_occluders(occluded)
+    assert _iou(found, covered) > (0.6 if kind == "hair" else 0.85)
+
+
+def test_a_nearer_blob_is_found_and_filled_like_a_hole(faces8, model8):
+    face = faces8[1]
+    occluded = face.copy()
+    blob = np.zeros(face.shape, bool)
+    blob[55:75, 35:60] = True
+    blob &= face != 255
+    occluded[blob] = face[blob] + 20  # 13 mm nearer
+    filled = model8.reconstruct(occluded, occluders=True)
+    as_hole = model8.reconstruct(np.where(blob, 255, face).astype(np.uint8))
+    assert np.abs(filled[blob].astype(int) - face[blob]).mean() < 1.3 * np.abs(as_hole[blob].astype(int) - face[blob]).mean() + 0.5
+    observed = (occluded != 255) & ~model8.find_occluders(occluded)
+    np.testing.assert_array_equal(filled[observed], occluded[observed])  # nothing else replaced
+
+
+def test_a_face_with_nothing_on_it_comes_back_unchanged(faces8, model8):
+    for face in faces8[:2]:
+        assert not model8.find_occluders(face).any()
+        np.testing.assert_array_equal(model8.reconstruct(face, occluders=True), model8.reconstruct(face))
+
+
+def test_the_users_mask_is_not_looked_at(faces8, model8):
+    occluded, covered = _covered(faces8[0], "hand", 3)
+    assert not model8.find_occluders(occluded, mask=covered).any()
+
+
+def test_a_model_without_the_learned_residuals_says_to_train_again(faces8, model8):
+    old = replace(model8.prior_, residual_spread=float("nan"), ridge_spread=None)
+    with pytest.raises(InvalidParameterError, match="train it again"):
+        find_occluders(np.where(faces8[0] == 255, np.nan, faces8[0].astype(float)), model8.frame_, old)
+
+
+def test_ridges_are_thin_structures_nearer_than_their_surroundings():
+    standing_out = np.zeros((30, 30))
+    standing_out[15, 5:25] = 4.0  # a strand
+    standing_out[2:10, 2:10] = 4.0  # a wide plateau
+    found = ridges(standing_out, 1.0)
+    assert (found[15, 6:24] == 4.0).all() and np.abs(found[3:9, 3:9]).max() == 0.0
