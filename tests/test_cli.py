@@ -216,7 +216,7 @@ def test_evaluate_scores_occluder_detection_in_the_terminal_and_the_report(tmp_p
     for word in ("occluders found by auto", "hand", "glasses", "hair", "precision", "MAE given missing", "faces as they are"):
         assert word in result.stdout
     page = (tmp_path / "rep" / "report.html").read_text()
-    assert "<h2>Occluders found</h2>" in page and "<td>glasses</td>" in page and "cases/occluders found-" in page
+    assert "<h2>Occluders found</h2>" in page and "<td>glasses</td>" in page and "cases/occluders-found-" in page
 
 
 def test_evaluate_unknown_family_is_an_error(tmp_path, faces8):

@@ -279,7 +279,7 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
     mae_chart(summary, families, out_dir / "mae.png")
     figures = []
     for i, example in enumerate(evaluation.examples):
-        name = f"cases/{example.family}-{i:02d}.png"
+        name = f"cases/{example.family.replace(' ', '-')}-{i:02d}.png"
         save_picture(example_sheet(example, evaluation.missing_value), out_dir / name)
         figures.append(
             f"<figure><img src='{name}' alt='{example.family} case'><figcaption>{example.family}, "
