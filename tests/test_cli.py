@@ -167,7 +167,7 @@ def test_ctrl_c_during_training_is_one_line_and_exit_130(tmp_path, faces8, monke
     write_depth(tmp_path / "train" / "a.png", faces8[0])
     result = run("train", tmp_path / "train", "--model", tmp_path / "m.npz")
     assert result.exit_code == 130
-    assert result.stderr == "Error: interrupted\n"
+    assert result.stderr.splitlines()[-1] == "Error: interrupted" and "Traceback" not in result.stderr
     assert not (tmp_path / "m.npz").exists()
 
 
@@ -444,7 +444,7 @@ def test_a_write_the_file_system_refuses_is_one_error_line(tmp_path, trained, fa
     result = run(*[a.format(inputs=inputs, tmp=tmp_path, model=trained) for a in command])
     assert result.exit_code == 1
     assert "could not write" in result.stderr and "Traceback" not in result.stderr
-    assert all(line.startswith("Error: ") for line in result.stderr.splitlines())
+    assert all(line.startswith(("Error: ", "note: ")) for line in result.stderr.splitlines())
     assert _hashes(inputs) == before and (tmp_path / "afile").read_text() == "not a folder"
 
 
@@ -584,3 +584,96 @@ def test_occluder_masks_without_occluders_is_one_error_line(tmp_path, trained, f
     assert result.exit_code == 1
     assert result.stderr == "Error: --occluder-masks needs --occluders: nothing is looked for without it\n"
     assert not (tmp_path / "o.png").exists()
+
+
+# ------------------------------------------------------------- the first hour
+def test_help_shows_every_default_and_the_arguments_names():
+    evaluate_help = run("evaluate", "--help").stdout
+    # the help wraps long words: the families' default is checked at its two ends
+    assert "[default: blobs,half," in evaluate_help and "midline,occluders]" in evaluate_help
+    assert "[default: every facefill method, seed, telea, ns, biharmonic]" in " ".join(evaluate_help.split())
+    assert "DATA_DIR" in evaluate_help and "--protocol" in evaluate_help
+    reconstruct_help = " ".join(run("reconstruct", "--help").stdout.split())
+    assert "[default: every core of this machine]" in reconstruct_help and "INPUT" in reconstruct_help
+    assert "[default: 255 for 8-bit, 0 for 16-bit, nan for float]" in " ".join(run("train", "--help").stdout.split())
+    assert "TRAIN_DIR" in run("train", "--help").stdout
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout == f"facefill {version('facefill')}\n"
+
+
+def test_the_protocol_ships_with_the_package_and_the_report_links_it():
+    result = run("evaluate", "--protocol")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# facefill's evaluation protocol\n") and "## Occluders" in result.stdout
+    assert "\\n" not in result.stdout  # lines, not escapes
+
+
+def test_a_rerun_summarises_the_skipped_files_in_one_line_and_verbose_names_them(tmp_path, trained, faces8):
+    _holed_folder(tmp_path / "in", faces8[:3], 255)
+    assert run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained).exit_code == 0
+    again = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained)
+    assert again.exit_code == 0 and again.stderr == ""
+    assert again.stdout == f"reconstructed 0, skipped 3, failed 0 -> {tmp_path / 'o'} (skipped: outputs exist; --overwrite replaces them)\n"
+    verbose = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained, "--verbose")
+    assert verbose.stderr.count("exists; use --overwrite to replace it") == 3
+
+
+def test_files_of_other_types_are_named_not_skipped_silently(tmp_path, trained, faces8):
+    _holed_folder(tmp_path / "in", faces8[:1], 255)
+    for name in ("a.jpg", "b.pfm", "c.exr", "d.bmp"):
+        (tmp_path / "in" / name).write_bytes(b"x")
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained)
+    assert result.exit_code == 0
+    assert (
+        "note: not read: 4 files of types facefill does not read (.bmp, .exr, .jpg, .pfm; it reads .png, .tif, .tiff, .npy): "
+        f"{tmp_path / 'in/a.jpg'}, {tmp_path / 'in/b.pfm'}, {tmp_path / 'in/c.exr'} and 1 more"
+    ) in result.stderr
+
+
+def test_a_folder_of_only_other_types_says_which_it_found(tmp_path, trained):
+    (tmp_path / "in").mkdir()
+    for name in ("a.jpg", "b.jpg", "c.exr"):
+        (tmp_path / "in" / name).write_bytes(b"x")
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].endswith("no depth images found (looked recursively for .png, .tif, .tiff, .npy files); it holds 3 other files (.exr, .jpg)")
+
+
+def test_a_report_without_matplotlib_fails_before_the_work(tmp_path, faces8, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    write_depth(tmp_path / "d" / "a.png", faces8[0])
+    write_depth(tmp_path / "d" / "b.png", faces8[1])
+    result = run("evaluate", tmp_path / "d", "--report", tmp_path / "rep")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: matplotlib is not installed; the report's chart needs it: pip install 'facefill[eval]'\n"
+    assert result.stdout == "" and not (tmp_path / "rep").exists()
+
+
+def test_train_ends_with_what_it_learned(tmp_path, faces8):
+    for i, face in enumerate(faces8[:4]):
+        write_depth(tmp_path / "t" / f"{i}.png", with_hole(face, slice(50, 60), slice(40, 60), 255) if i == 0 else face)
+    result = run("train", tmp_path / "t", "--model", tmp_path / "m.npz")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "read 4, skipped 0, failed 0"
+    assert re.match(r"faces: \d+\.\d % of the pixels inside their majority outline are missing", lines[2])
+    assert re.match(r"prior: \d+ components, noise [\d.]+, mirror weight [\d.]+ \(chosen by cross-validation, cross-validated MAE [\d.]+\); residual spread [\d.]+", lines[3])
+    assert result.stderr.startswith("note: learning from 4 faces")
+
+
+def test_terminal_tables_show_a_dash_where_there_is_no_number(tmp_path):
+    from facefill.synth import make_faces
+
+    for i, face in enumerate(make_faces(3, shape=(60, 58), seed=3)):
+        write_depth(tmp_path / "data" / f"{i}.png", face)
+    result = run("evaluate", tmp_path / "data", "--methods", "symmetry", "--families", "chin", "--masks-per-face", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "–" in result.stdout and "nan" not in result.stdout

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 
 from . import batch
-from .checks import whole_number
+from .checks import check_missing_value, whole_number
 from .cluster import CONNECT_TIMEOUT
 from .destinations import Destinations
 from .discovery import find_images
@@ -32,7 +33,24 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # help texts are plain: rich markup would take "[default: ...]" for a tag and drop it
+    rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        _echo(f"facefill {version('facefill')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print facefill's version and exit."),
+) -> None:
+    """Fill the missing parts of face depth images from a model learned on complete faces."""
 
 
 def _user_errors(command):
@@ -124,7 +142,7 @@ def _progress(total: int, label: str):
 @app.command()
 @_user_errors
 def train(
-    train_dir: Path = typer.Argument(..., help="Folder of complete face depth images (searched recursively)."),
+    train_dir: Path = typer.Argument(..., metavar="TRAIN_DIR", help="Folder of complete face depth images (searched recursively)."),
     model: Path = typer.Option(..., "--model", "-m", help="Model file to write (.npz)."),
     average: str = typer.Option("mean", help=f"How to average: {' or '.join(AVERAGES)} (the original's)."),
     batch_size: int = typer.Option(1, help="Batch size of --average running."),
@@ -140,11 +158,14 @@ def train(
     from .report import model_preview_path, save_model_preview
 
     estimator = FaceModel(average=average, batch_size=batch_size, chunk_size=chunk_size)
+    estimator.check_params()
+    missing = parse_missing_value(missing_value)
     if model.suffix != ".npz":
         raise OutputPathError(f"--model {model}: a model file's name must end in .npz")
     destinations = Destinations(train_dir)
     destinations.claim(model, "model")
     destinations.claim(model_preview_path(model), "picture of the model")
+    _note_not_read(train_dir)
     paths = find_images(train_dir)
     images, summary = batch.scan_training_files(paths)
     for outcome in summary.failed:
@@ -152,13 +173,16 @@ def train(
     if not len(images):
         raise NoImagesError(f"{train_dir}: none of the {len(paths)} files could be read as a depth image")
     whole_number("--renders", renders, minimum=0)
+    if missing is not None:  # against the faces' dtype, before the work
+        check_missing_value(missing, np.asarray(images[0]).dtype)
     training, rendered = images, ""
     if renders:
         from .pretrained import renders_like
 
-        training = batch.ChainedImages(images, renders_like(images, renders, parse_missing_value(missing_value)))
+        training = batch.ChainedImages(images, renders_like(images, renders, missing))
         rendered = f" and {renders} rendered like them"
-    estimator.fit(training, parse_missing_value(missing_value))
+    _echo(f"note: learning from {len(images)} faces{rendered}: reading them twice, then choosing the prior's settings ...", err=True)
+    estimator.fit(training, missing)
     estimator.save(model)
     preview = save_model_preview(estimator, model)
     _echo(
@@ -166,8 +190,25 @@ def train(
         f"{model} (average face: {preview})"
     )
     _echo(summary.line("read"))
+    for line in _training_summary(estimator):
+        _echo(line)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _training_summary(estimator: FaceModel) -> list[str]:
+    """What ``train`` learned, in a few lines: how complete the faces were, the prior's settings
+    and their cross-validated error, and the unit occluders are measured in."""
+    prior, outline = estimator.prior_, estimator.outline_
+    missing = float(np.mean(1 - estimator.frequency_[outline])) if outline.any() else 0.0
+    chosen = "chosen by cross-validation" if np.isfinite(prior.cv_error) else "as given"
+    error = f", cross-validated MAE {prior.cv_error:.3g}" if np.isfinite(prior.cv_error) else ""
+    return [
+        f"faces: {100 * missing:.1f} % of the pixels inside their majority outline are missing "
+        "(holes or ragged outlines; a model learns from what is there)",
+        f"prior: {prior.n_components} components, noise {prior.noise:.3g}, mirror weight {prior.mirror_weight:.3g} "
+        f"({chosen}{error}); residual spread {prior.residual_spread:.3g} (the unit of --occluders)",
+    ]
 
 
 # ------------------------------------------------------------ reconstruct
@@ -193,6 +234,7 @@ def _reconstruct(
         None, help="With --occluders: write what was found into this folder (PNG, 255 where found), as the outputs."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist (default: skip them)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Name every file skipped or not read, not only how many."),
     report: Optional[Path] = typer.Option(None, help="Also write a side-by-side HTML page into this folder."),
     confidence: Optional[Path] = typer.Option(
         None, help="Also write per-pixel confidence maps (float32 .tif, 0-1) into this folder."
@@ -220,6 +262,7 @@ def _reconstruct(
         if workers > cores:
             _echo(f"note: --workers {workers} is more than the {cores} cores of this machine; using {cores}", err=True)
     face_model = FaceModel.load(model) if model is not None else None
+    _note_not_read(input_path, verbose)
     pairs, confidence_targets, occluder_targets = _plan_writes(input_path, out, model, confidence, report, mask, occluder_masks)
     masks = None if mask is None else batch.mask_paths(input_path, pairs, mask)
     if face_model is None:
@@ -231,7 +274,7 @@ def _reconstruct(
                 pairs,
                 method,
                 overwrite,
-                on_outcome=lambda outcome: _show(outcome, advance),
+                on_outcome=lambda outcome: _show(outcome, advance, verbose),
                 confidence_targets=confidence_targets,
                 masks=masks,
                 occluders=occluders,
@@ -243,7 +286,8 @@ def _reconstruct(
         except KeyboardInterrupt:
             _error_line(f"interrupted; outputs written so far are complete; run the same command again to finish {out}")
             raise typer.Exit(130) from None
-    _echo(f"{summary.line('reconstructed')} -> {out}")
+    skipped = summary.count(batch.SKIPPED)
+    _echo(f"{summary.line('reconstructed')} -> {out}" + (" (skipped: outputs exist; --overwrite replaces them)" if skipped else ""))
     if report is not None:
         from .report import write_reconstruction_report
 
@@ -301,13 +345,36 @@ def _plan_writes(
     return pairs, confidence_targets, occluder_targets
 
 
-def _show(outcome: batch.Outcome, advance) -> None:
-    """One file's outcome as it comes: an error line, a note, or a step of the progress bar."""
+def _show(outcome: batch.Outcome, advance, verbose: bool) -> None:
+    """One file's outcome as it comes: an error line, a note, or a step of the progress bar. A
+    skipped file is named only if ``verbose``: the summary counts them."""
     if outcome.status == batch.FAILED:
         _error_line(outcome.message)
-    elif outcome.message:
+    elif outcome.message and (verbose or outcome.status != batch.SKIPPED):
         _echo(f"note: {outcome.message}", err=True)
     advance()
+
+
+#: Files not read that a note names before it only counts them (``--verbose`` names them all).
+NAMED_NOT_READ = 3
+
+
+def _note_not_read(folder: Path, verbose: bool = False) -> None:
+    """Say which files below ``folder`` are not read (types facefill does not read), if any."""
+    from .discovery import unsupported_files
+    from .formats import SUPPORTED_SUFFIXES
+
+    others = unsupported_files(folder)
+    if not others:
+        return
+    kinds = sorted({path.suffix.lower() or "(no suffix)" for path in others})
+    shown = others if verbose else others[:NAMED_NOT_READ]
+    names = ", ".join(str(path) for path in shown) + (f" and {len(others) - len(shown)} more" if len(others) > len(shown) else "")
+    _echo(
+        f"note: not read: {len(others)} file{'s' if len(others) > 1 else ''} of types facefill does not read "
+        f"({', '.join(kinds)}; it reads {', '.join(SUPPORTED_SUFFIXES)}): {names}",
+        err=True,
+    )
 
 
 reconstruct = app.command("reconstruct")(_user_errors(_reconstruct))
@@ -315,6 +382,15 @@ test = app.command("test", help="Alias of 'reconstruct' (the original system's n
 
 
 # -------------------------------------------------------------- evaluate
+def _print_protocol(value: bool) -> None:
+    if value:
+        from importlib.resources import files
+
+        for line in files("facefill").joinpath("PROTOCOL.md").read_text(encoding="utf-8").splitlines():
+            _echo(line)
+        raise typer.Exit()
+
+
 def _names(text: Optional[str], default) -> list[str]:
     return list(default) if text is None else [name.strip() for name in text.split(",") if name.strip()]
 
@@ -322,7 +398,7 @@ def _names(text: Optional[str], default) -> list[str]:
 @app.command()
 @_user_errors
 def evaluate(
-    data_dir: Path = typer.Argument(..., help="Folder of complete face depth images (searched recursively)."),
+    data_dir: Path = typer.Argument(..., metavar="DATA_DIR", help="Folder of complete face depth images (searched recursively)."),
     methods: Optional[str] = typer.Option(
         None, help="Comma-separated methods and baselines [default: every facefill method, seed, telea, ns, biharmonic]."
     ),
@@ -340,15 +416,24 @@ def evaluate(
         None, "--model", "-m", help="Score this trained model on the faces, held out, instead of leave-one-out."
     ),
     renders: int = typer.Option(0, help="Train each fold also on this many faces rendered like its training faces."),
+    protocol: bool = typer.Option(
+        False, "--protocol", callback=_print_protocol, is_eager=True, help="Print the evaluation protocol and exit."
+    ),
 ) -> None:
-    """Score methods against baselines by the leave-one-out protocol (PROTOCOL.md) on complete faces."""
-    from . import evaluate as protocol
+    """Score methods against baselines by the leave-one-out protocol on complete faces
+    (facefill evaluate --protocol prints it)."""
+    from . import evaluate as protocol  # noqa: F811  the module; the --protocol flag is done by now
 
     whole_number("--seed", seed, minimum=0)
     whole_number("--masks-per-face", masks_per_face)
     given_model = FaceModel.load(model) if model is not None else None
     if report is not None:
         Destinations(data_dir, *([model] if model is not None else [])).claim(report, "report folder")
+    if report is not None:
+        from .report import check_chart_dependency
+
+        check_chart_dependency()  # before the work, not after it
+    _note_not_read(data_dir)
     paths = find_images(data_dir)
     images, loaded = batch.load_training_images(paths)
     for outcome in loaded.failed:
@@ -379,6 +464,11 @@ def evaluate(
         raise typer.Exit(1)
 
 
+def _number(value: float, digits: int) -> str:
+    """A table cell: the value, or a dash where there is none (as the HTML report shows it)."""
+    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
 def _print_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -394,9 +484,9 @@ def _print_summary(result) -> None:
             row = by_family[family]
             table.add_row(
                 method,
-                f"{row['mae']:.2f}",
-                f"{row['rmse']:.2f}",
-                f"{row['iou']:.3f}",
+                _number(row["mae"], 2),
+                _number(row["rmse"], 2),
+                _number(row["iou"], 3),
                 str(row["changed"]),
                 str(row["observed_changed"]),
                 f"{row['ms']:.2f}",
@@ -409,8 +499,8 @@ def _print_summary(result) -> None:
             table.add_column(column, justify="left" if column == "occluder" else "right")
         for kind, row in occluders.items():
             if kind != "untouched":
-                table.add_row(kind, *(f"{row[key]:.3f}" for key in ("precision", "recall", "detection_iou")),
-                              *(f"{row[key]:.2f}" for key in ("mae", "mae_given", "ratio")))
+                table.add_row(kind, *(_number(row[key], 3) for key in ("precision", "recall", "detection_iou")),
+                              *(_number(row[key], 2) for key in ("mae", "mae_given", "ratio")))
         console.print(table)
         if "untouched" in occluders:
             row = occluders["untouched"]
@@ -442,7 +532,7 @@ def _parse_numbers(option: str, text: str, count: int) -> tuple[float, ...]:
 @app.command()
 @_user_errors
 def synth(
-    out: Path = typer.Argument(..., help="Folder to write the faces into (face-0000.png, ...)."),
+    out: Path = typer.Argument(..., metavar="OUT", help="Folder to write the faces into (face-0000.png, ...)."),
     count: int = typer.Option(60, "--count", "-n", help="Number of faces."),
     size: str = typer.Option("116x120", help="Image size WIDTHxHEIGHT."),
     dtype: str = typer.Option("uint8", help="uint8 (levels, nearer larger, missing 255), uint16 (mm, missing 0), float32 (mm, NaN)."),

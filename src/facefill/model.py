@@ -80,6 +80,16 @@ class FaceModel:
         names = ("average", "batch_size", "n_components", "noise", "mirror_weight", "chunk_size")
         return {name: getattr(self, name) for name in names}
 
+    def check_params(self) -> None:
+        """``InvalidParameterError`` naming the first parameter out of its range (``fit`` checks
+        them first; a command checks them before it reads anything)."""
+        one_of("average", self.average, AVERAGES)
+        whole_number("batch_size", self.batch_size)
+        auto_or_number("n_components", self.n_components, integer=True, minimum=0)
+        auto_or_number("noise", self.noise, integer=False, minimum=0)
+        auto_or_number("mirror_weight", self.mirror_weight, integer=False, minimum=0)
+        whole_number("chunk_size", self.chunk_size)
+
     def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None) -> "FaceModel":
         """Learn the model from complete face depth images.
 
@@ -88,12 +98,7 @@ class FaceModel:
         first put in a list. ``missing_value`` defaults to the dtype's convention
         (``facefill.depth.default_missing_value``). Returns ``self``.
         """
-        one_of("average", self.average, AVERAGES)
-        whole_number("batch_size", self.batch_size)
-        auto_or_number("n_components", self.n_components, integer=True, minimum=0)
-        auto_or_number("noise", self.noise, integer=False, minimum=0)
-        auto_or_number("mirror_weight", self.mirror_weight, integer=False, minimum=0)
-        whole_number("chunk_size", self.chunk_size)
+        self.check_params()
         faces = images if hasattr(images, "__len__") and hasattr(images, "__getitem__") else list(images)
         if len(faces) == 0:
             raise InvalidParameterError("images is empty; expected at least one training face")

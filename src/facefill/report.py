@@ -179,19 +179,26 @@ def metric_table_html(summary: dict, families: Sequence[str], metric: str) -> st
     return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
 
 
-def mae_chart(summary: dict, families: Sequence[str], path: Path) -> None:
-    """Bar chart of MAE per family and method (PNG), with matplotlib."""
-    try:
-        import matplotlib
+def check_chart_dependency() -> None:
+    """``MissingDependencyError`` unless matplotlib, which the evaluation report's chart needs, is
+    installed: a command checks it before its work."""
+    import importlib.util
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
+    if importlib.util.find_spec("matplotlib") is None:
         from .errors import MissingDependencyError
 
         raise MissingDependencyError(
-            "matplotlib is not installed; install the eval extra: pip install 'facefill[eval]'"
-        ) from exc
+            "matplotlib is not installed; the report's chart needs it: pip install 'facefill[eval]'"
+        )
+
+
+def mae_chart(summary: dict, families: Sequence[str], path: Path) -> None:
+    """Bar chart of MAE per family and method (PNG), with matplotlib."""
+    check_chart_dependency()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     methods = list(summary)
     groups = [*families, "overall"]
     width = 0.8 / max(len(methods), 1)
@@ -267,7 +274,8 @@ def occluder_table_html(occluders: dict) -> str:
 
 
 def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
-    """Write ``report.html`` (tables, MAE chart, example cases) and ``results.json`` into ``out_dir``."""
+    """Write ``report.html`` (tables, MAE chart, example cases), ``results.json`` and the protocol
+    (``PROTOCOL.md``) into ``out_dir``."""
     import json
 
     out_dir = Path(out_dir)
@@ -276,6 +284,9 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
     summary = evaluation.summary()
     families = settings["families"]
     _write_text(out_dir / "results.json", json.dumps(evaluation.to_json(), indent=1, allow_nan=False))
+    from importlib.resources import files
+
+    _write_text(out_dir / "PROTOCOL.md", files("facefill").joinpath("PROTOCOL.md").read_text(encoding="utf-8"))
     mae_chart(summary, families, out_dir / "mae.png")
     figures = []
     for i, example in enumerate(evaluation.examples):
@@ -311,7 +322,7 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
         + occluder_table_html(evaluation.occluder_summary())
         + "<h2>Cases</h2>"
         + "".join(figures)
-        + "<p>Raw numbers: <a href='results.json'>results.json</a>.</p>"
+        + "<p>Raw numbers: <a href='results.json'>results.json</a>; the protocol: <a href='PROTOCOL.md'>PROTOCOL.md</a>.</p>"
     )
     _write_text(out_dir / "report.html", _page("facefill evaluation", body))
     return out_dir / "report.html"
