@@ -1,9 +1,10 @@
-"""Time per image of the ``auto`` method on one core, model loaded, against ``seed`` in the same run.
+"""Time per image of the ``auto`` method on one core, model loaded, against ``seed`` and the
+generic inpainters (``biharmonic``, ``telea``, ``ns``, with the ``eval`` extra) in the same run.
 
     python benchmarks/auto_speed.py
 
-Rows: each protocol mask family on 116x120 faces (the sample data when it is
-beside the project, else synthetic), then how the time grows with the image
+Rows: each protocol mask family, the thin ones included, on 116x120 faces (the
+sample data when it is beside the project, else synthetic), then how the time grows with the image
 size (synthetic faces, a blob hole scaled with the face) and with the hole
 size (116x120, one disc of growing radius). Times are medians over repeats.
 """
@@ -24,7 +25,8 @@ import numpy as np  # noqa: E402
 
 from facefill.discovery import find_images  # noqa: E402
 from facefill.formats import read_depth  # noqa: E402
-from facefill.masks import LARGE_FAMILIES as FAMILIES, make_mask, mask_rng  # noqa: E402  (README reports the large holes)
+from facefill.baselines import resolve_methods  # noqa: E402
+from facefill.masks import FAMILIES, make_mask, mask_rng  # noqa: E402
 from facefill.model import FaceModel  # noqa: E402
 from facefill.synth import make_faces  # noqa: E402
 
@@ -41,7 +43,7 @@ def paired_times(model: FaceModel, images: list[np.ndarray], methods, repeats: i
     for image in images:  # warm caches
         for method in methods:
             model.reconstruct(image, method)
-    times: dict[str, list[float]] = {method: [] for method in methods}
+    times: dict = {method: [] for method in methods}
     for _ in range(repeats):
         for image in images:
             for method in methods:
@@ -73,12 +75,18 @@ def main() -> None:
         faces = make_faces(20, seed=0)
         source = "synthetic"
     model = FaceModel().fit(faces[4:])
+    methods, skipped = resolve_methods(["auto", "seed", "biharmonic", "telea", "ns"])
+    for name, why in skipped.items():
+        print(f"(skipped {name}: {why})")
+    others = [name for name in methods if name != "auto"]
     print(f"Per image on one core, model loaded (116x120, {source}); median over {args.repeats} repeats")
-    print(f"  {'holes':<10s} {'auto ms':>8s} {'seed ms':>8s} {'auto/seed':>9s}  (median of paired ratios)")
+    print(f"  {'holes':<10s} " + " ".join(f"{name + ' ms':>13s}" for name in methods) + " " + " ".join(f"{'auto/' + name:>15s}" for name in others))
     for family in FAMILIES:
-        times = paired_times(model, holed(faces[:4], family, 255), ("auto", "seed"), args.repeats)
-        auto, seed = (float(np.median(times[m]) * 1000) for m in ("auto", "seed"))
-        print(f"  {family:<10s} {auto:8.2f} {seed:8.2f} {np.median(times['auto'] / times['seed']):9.1f}")
+        times = paired_times(model, holed(faces[:4], family, 255), tuple(methods.values()), args.repeats)
+        times = dict(zip(methods, times.values()))
+        columns = " ".join(f"{float(np.median(times[name]) * 1000):13.2f}" for name in methods)
+        ratios = " ".join(f"{np.median(times['auto'] / times[name]):15.2f}" for name in others)
+        print(f"  {family:<10s} {columns} {ratios}  (ratios: medians of paired ratios)")
 
     print("\nImage size (synthetic faces, blob holes scaled with the face):")
     print(f"  {'size':<10s} {'auto ms':>8s} {'ms per 1000 px':>15s}")

@@ -243,18 +243,17 @@ def _numbering(ys, xs, first, second) -> tuple[np.ndarray, int]:
 
 def _placements(active: np.ndarray, unknown: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns, (k, len(offsets)), of every placement of a stencil whose pixels are all
-    ``active`` and one at least ``unknown``."""
-    low, high = offsets.min(axis=0), offsets.max(axis=0)
-    # anchors near the hole whose whole stencil lies in the image
-    ys, xs = np.nonzero(unknown)
-    top, left = max(ys.min() - high[0], -low[0]), max(xs.min() - high[1], -low[1])
-    bottom = min(ys.max() - low[0], active.shape[0] - 1 - high[0])
-    right = min(xs.max() - low[1], active.shape[1] - 1 - high[1])
-    rows, cols = np.mgrid[top : bottom + 1, left : right + 1]
-    stencil_rows = rows.reshape(-1, 1) + offsets[:, 0]
-    stencil_cols = cols.reshape(-1, 1) + offsets[:, 1]
-    keep = active[stencil_rows, stencil_cols].all(axis=1) & unknown[stencil_rows, stencil_cols].any(axis=1)
-    return stencil_rows[keep], stencil_cols[keep]
+    ``active`` and one at least ``unknown`` (found by shifting whole masks: no per-placement work)."""
+    pad = int(np.abs(offsets).max())
+    padded_active, padded_unknown = np.pad(active, pad), np.pad(unknown, pad)
+    height, width = active.shape
+    fits, touches = np.ones(active.shape, dtype=bool), np.zeros(active.shape, dtype=bool)
+    for dy, dx in offsets:
+        window = (slice(pad + dy, pad + dy + height), slice(pad + dx, pad + dx + width))
+        fits &= padded_active[window]
+        touches |= padded_unknown[window]
+    rows, cols = np.nonzero(fits & touches)
+    return rows[:, None] + offsets[:, 0], cols[:, None] + offsets[:, 1]
 
 
 def _factorised(n, low, high, products, diagonal, bandwidth, banded_limit):
