@@ -181,6 +181,8 @@ def test_demo_runs_with_no_data(tmp_path):
     assert result.stdout.startswith(f"Demo written to {tmp_path / 'demo'}: comparison picture")
     assert (tmp_path / "demo" / "comparison.png").is_file()  # what it shows: tests/test_demo.py
     assert len(list((tmp_path / "demo" / "train").glob("*.png"))) == 8
+    steps = result.stderr.splitlines()
+    assert [line.split(" ")[1] for line in steps] == ["rendering", "training", "filling"]  # it says what it does
 
 
 def test_python_dash_m_entry_point(tmp_path):
@@ -677,3 +679,14 @@ def test_terminal_tables_show_a_dash_where_there_is_no_number(tmp_path):
     result = run("evaluate", tmp_path / "data", "--methods", "symmetry", "--families", "chin", "--masks-per-face", "1")
     assert result.exit_code == 0, result.stderr
     assert "–" in result.stdout and "nan" not in result.stdout
+
+
+def test_progress_is_a_few_plain_lines_when_piped_and_quiet_silences_it(tmp_path, trained, faces8):
+    _holed_folder(tmp_path / "in", list(faces8[:6]), 255)
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "o", "--model", trained, "--workers", 1)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == "reconstructing: 0/6" and lines[-1] == "reconstructing: 6/6 done"
+    assert all(re.fullmatch(r"reconstructing: \d/6( done)?", line) for line in lines) and len(lines) <= 12
+    quiet = run("reconstruct", tmp_path / "in", "--out", tmp_path / "q", "--model", trained, "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""

@@ -108,14 +108,26 @@ def parse_missing_value(text: Optional[str]) -> Optional[float]:
     return value if math.isnan(value) or value != int(value) else int(value)
 
 
-@contextmanager
-def _progress(total: int, label: str):
-    """A progress bar on stderr for batches worth one (a terminal and more than a few items).
+#: Without a terminal, progress is a few plain lines: one at every this share of the work ...
+LOG_SHARE = 0.1
+#: ... or after this many seconds since the last, whichever comes first, and one at the end.
+LOG_SECONDS = 10.0
 
-    rich is imported only then: it costs 0.08 s of every start.
+
+@contextmanager
+def _progress(total: int, label: str, quiet: bool = False):
+    """Progress on stderr for batches worth it (more than a few items): a bar on a terminal, a
+    few plain lines otherwise (a piped or logged run: start, every 10 % or 10 s, end); nothing
+    if ``quiet``.
+
+    rich is imported only for a bar: it costs 0.08 s of every start.
     """
-    if total < 5 or not sys.stderr.isatty():
+    if quiet or total < 5:
         yield lambda *_: None
+        return
+    if not sys.stderr.isatty():
+        yield _log_lines(total, label)
+        _echo(f"{label}: {total}/{total} done", err=True)
         return
     from rich.console import Console
     from rich.progress import (
@@ -136,6 +148,25 @@ def _progress(total: int, label: str):
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda *_: progress.advance(task)
+
+
+def _log_lines(total: int, label: str):
+    """An ``advance`` that writes a plain progress line now and then (see :func:`_progress`)."""
+    import time
+
+    _echo(f"{label}: 0/{total}", err=True)
+    state = {"done": 0, "logged": 0, "time": time.monotonic()}
+
+    def advance(*_):
+        state["done"] += 1
+        now = time.monotonic()
+        if state["done"] < total and (
+            state["done"] - state["logged"] >= LOG_SHARE * total or now - state["time"] >= LOG_SECONDS
+        ):
+            _echo(f"{label}: {state['done']}/{total}", err=True)
+            state["logged"], state["time"] = state["done"], now
+
+    return advance
 
 
 # ------------------------------------------------------------------ train
@@ -235,6 +266,7 @@ def _reconstruct(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that exist (default: skip them)."),
     verbose: bool = typer.Option(False, "--verbose", help="Name every file skipped or not read, not only how many."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines or bar."),
     report: Optional[Path] = typer.Option(None, help="Also write a side-by-side HTML page into this folder."),
     confidence: Optional[Path] = typer.Option(
         None, help="Also write per-pixel confidence maps (float32 .tif, 0-1) into this folder."
@@ -267,7 +299,7 @@ def _reconstruct(
     masks = None if mask is None else batch.mask_paths(input_path, pairs, mask)
     if face_model is None:
         face_model = _pretrained([source for source, _ in pairs])
-    with _progress(len(pairs), "reconstructing") as advance:
+    with _progress(len(pairs), "reconstructing", quiet) as advance:
         try:
             summary = batch.reconstruct_files(
                 face_model,
@@ -419,6 +451,7 @@ def evaluate(
     protocol: bool = typer.Option(
         False, "--protocol", callback=_print_protocol, is_eager=True, help="Print the evaluation protocol and exit."
     ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines or bar."),
 ) -> None:
     """Score methods against baselines by the leave-one-out protocol on complete faces
     (facefill evaluate --protocol prints it)."""
@@ -441,7 +474,7 @@ def evaluate(
     method_names = _names(methods, protocol.DEFAULT_METHODS)
     family_names = _names(families, protocol.EVALUATED_FAMILIES)
     total = len(images) * len(family_names) * masks_per_face
-    with _progress(total, "evaluating") as advance:
+    with _progress(total, "evaluating", quiet) as advance:
         result = protocol.evaluate(
             images,
             methods=method_names,
@@ -574,7 +607,7 @@ def demo(
     """Generate synthetic faces, train, fill holes of every kind and picture the results."""
     from .demo import run_demo
 
-    paths = run_demo(out, n_train=whole_number("--faces", faces, minimum=2))
+    paths = run_demo(out, n_train=whole_number("--faces", faces, minimum=2), on_step=lambda text: _echo(f"note: {text} ...", err=True))
     _echo(f"Demo written to {out}: comparison picture {paths['comparison']}, model {paths['model']}")
 
 

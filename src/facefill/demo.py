@@ -24,7 +24,7 @@ from .synth import make_faces
 DEMO_METHODS = ("symmetry", "seed", "auto")
 
 
-def run_demo(out: str | os.PathLike, n_train: int = 40, seed: int = 0) -> dict[str, Path]:
+def run_demo(out: str | os.PathLike, n_train: int = 40, seed: int = 0, on_step=None) -> dict[str, Path]:
     """Generate faces, train, fill one face per mask family, and picture the results.
 
     Writes below ``out``: ``train/`` (complete faces), ``test/`` (holed faces),
@@ -32,19 +32,25 @@ def run_demo(out: str | os.PathLike, n_train: int = 40, seed: int = 0) -> dict[s
     reconstructions) and ``comparison.png`` (a row per test face: input |
     symmetry | seed | auto | truth).
 
+    ``on_step``, if given, is called with a line saying what comes next (for progress).
+
     Returns
     -------
     dict of the main paths written: ``model``, ``comparison``, ``filled``.
     """
+    step = on_step if on_step is not None else (lambda text: None)
     out = Path(out)
+    step(f"rendering {n_train} training faces and {len(FAMILIES)} test faces from the morphable face model")
     rng = np.random.default_rng(seed)
     train = make_faces(n_train, seed=seed)
     truths = make_faces(len(FAMILIES), seed=seed + 1)
     missing_value = 255
     for i, face in enumerate(train):
         write_depth(out / "train" / f"face-{i:03d}.png", face)
+    step(f"training on the {n_train} faces (the prior's settings are cross-validated)")
     model = FaceModel().fit(train)
     model.save(out / "model.npz")
+    step(f"filling one face per mask family ({', '.join(FAMILIES)}) and picturing them")
     save_model_preview(model, out / "model.npz")
     rows = []
     for family, truth in zip(FAMILIES, truths):
