@@ -690,3 +690,30 @@ def test_progress_is_a_few_plain_lines_when_piped_and_quiet_silences_it(tmp_path
     assert all(re.fullmatch(r"reconstructing: \d/6( done)?", line) for line in lines) and len(lines) <= 12
     quiet = run("reconstruct", tmp_path / "in", "--out", tmp_path / "q", "--model", trained, "--quiet")
     assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_show_pictures_depth_and_confidence_side_by_side(tmp_path, trained, faces8):
+    write_depth(tmp_path / "face.png", with_hole(faces8[0], slice(50, 60), slice(40, 60), 255))
+    assert run("reconstruct", tmp_path / "face.png", "--out", tmp_path / "o.png", "--model", trained, "--confidence", tmp_path / "c").exit_code == 0
+    result = run("show", tmp_path / "face.png", tmp_path / "o.png", tmp_path / "c" / "o.tif", "--out", tmp_path / "s.png")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"Picture of 3 images: {tmp_path / 's.png'}\n"
+    from PIL import Image
+
+    with Image.open(tmp_path / "s.png") as picture:
+        assert picture.mode == "RGB" and picture.width > 4 * 116  # three images and two colour bars
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{tmp}/face.png", "--out", "{tmp}/face.png"], "never writes over or into its inputs"),
+        (["{tmp}/face.png", "--out", "{tmp}/s.jpg"], "the picture is a PNG"),
+        (["{tmp}/nothere.png", "--out", "{tmp}/s.png"], "nothere.png: no such file"),
+    ],
+)
+def test_show_refuses_with_one_error_line(tmp_path, faces8, args, message):
+    write_depth(tmp_path / "face.png", faces8[0])
+    result = run("show", *(a.format(tmp=tmp_path) for a in args))
+    assert result.exit_code == 1 and result.stderr.startswith("Error: ") and message in result.stderr
+    assert read_depth(tmp_path / "face.png").shape == (120, 116)

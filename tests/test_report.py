@@ -59,3 +59,12 @@ def test_model_preview_never_overwrites_a_png_named_model(tmp_path):
     model = FaceModel(n_components=1, noise=1.0, mirror_weight=0.5).fit(make_faces(2, seed=0))
     assert report.save_model_preview(model, tmp_path / "m.npz") == tmp_path / "m.png"
     assert report.save_model_preview(model, tmp_path / "m.png") == tmp_path / "m.average.png"
+
+
+def test_a_depth_sheet_takes_float_maps_in_zero_to_one_for_confidence():
+    depth = np.full((20, 16), 255, np.uint8)
+    depth[4:16, 3:13] = 60
+    confidence = np.where(depth == 255, 0.0, 0.7).astype(np.float32)
+    both = np.asarray(report.depth_sheet([("d.png", depth), ("c.tif", confidence)]))
+    alone = np.asarray(report.depth_sheet([("d.png", depth)]))
+    assert both.shape[1] > alone.shape[1]  # a panel and its colour bar more

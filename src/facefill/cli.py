@@ -600,6 +600,27 @@ def synth(
 # ------------------------------------------------------------------ demo
 @app.command()
 @_user_errors
+def show(
+    images: list[Path] = typer.Argument(..., metavar="IMAGE...", help="Depth images or confidence maps to picture."),
+    out: Path = typer.Option(..., "--out", "-o", help="The picture to write (.png)."),
+    missing_value: Optional[str] = typer.Option(
+        None, help="Value marking missing pixels [default: 255 for 8-bit, 0 for 16-bit, nan for float]."
+    ),
+) -> None:
+    """Picture depth images and confidence maps side by side, colour-mapped, with colour bars and units."""
+    from .formats import read_depth
+    from .report import depth_sheet, save_picture
+
+    if out.suffix.lower() != ".png":
+        raise InvalidParameterError(f"--out {out}: the picture is a PNG; expected a name ending in .png")
+    Destinations(*images).claim(out, "picture")
+    read = [(str(path), read_depth(path)) for path in images]
+    save_picture(depth_sheet(read, parse_missing_value(missing_value)), out)
+    _echo(f"Picture of {len(read)} image{'s' if len(read) > 1 else ''}: {out}")
+
+
+@app.command()
+@_user_errors
 def demo(
     out: Path = typer.Option(Path("facefill-demo"), "--out", "-o", help="Folder to write the demo into."),
     faces: int = typer.Option(40, "--faces", help="Synthetic faces to train on."),

@@ -91,6 +91,48 @@ def sheet(rows: Sequence[Sequence[tuple[str, np.ndarray]]], zoom: int = 2) -> Im
     return canvas
 
 
+def colour_bar(height: int, low: float, high: float, rgb_of) -> np.ndarray:
+    """A vertical colour bar (high at the top) of ``rgb_of`` over [low, high], 12 px wide."""
+    t = np.linspace(1.0, 0.0, height)[:, None] * np.ones((1, 12))
+    return rgb_of(low + t * (high - low))
+
+
+def depth_sheet(images: Sequence[tuple[str, np.ndarray]], missing_value: float | None = None) -> Image.Image:
+    """Side-by-side pictures of depth images and confidence maps, each kind with its colour bar.
+
+    ``images`` holds ``(name, image)`` pairs as read. A float image whose values all lie in
+    [0, 1] is taken for a confidence map (fixed scale 0-1); the others are depth, on one shared
+    scale (1st-99th percentile), in levels for 8-bit images and millimetres otherwise. Missing
+    pixels (``missing_value``, by default the dtype's; NaN) are white.
+    """
+    from .depth import default_missing_value, to_float
+
+    panels, depths, confidences = [], [], []
+    for name, image in images:
+        missing = default_missing_value(image.dtype) if missing_value is None else missing_value
+        values = to_float(image, missing, name)
+        finite = values[np.isfinite(values)]
+        is_confidence = image.dtype.kind == "f" and finite.size > 0 and finite.min() >= 0 and finite.max() <= 1
+        (confidences if is_confidence else depths).append((name, values, image.dtype))
+    top = []
+    height = max(image.shape[0] for _, image in images)
+    if depths:
+        low, high = depth_range([values for _, values, _ in depths])
+        units = "levels" if all(dtype.itemsize == 1 for _, _, dtype in depths) else "mm"
+        top += [(_short(name), colorize(values, low, high)) for name, values, _ in depths]
+        top.append((f"{low:.4g}-{high:.4g} {units}", colour_bar(height, low, high, lambda v: colorize(v, low, high))))
+    if confidences:
+        top += [(_short(name), colorize(values, 0.0, 1.0)) for name, values, _ in confidences]
+        top.append(("confidence 0-1", colour_bar(height, 0.0, 1.0, lambda v: colorize(v, 0.0, 1.0))))
+    panels.append(top)
+    return sheet(panels)
+
+
+def _short(name: str, length: int = 28) -> str:
+    """A panel title: the name's end if it is long."""
+    return name if len(name) <= length else "..." + name[-(length - 3):]
+
+
 def save_picture(picture: Image.Image, path: str | os.PathLike) -> None:
     """Write a PNG atomically, creating its folder."""
     with atomic_output(path) as handle:  # creates the folder
