@@ -68,3 +68,17 @@ def test_a_depth_sheet_takes_float_maps_in_zero_to_one_for_confidence():
     both = np.asarray(report.depth_sheet([("d.png", depth), ("c.tif", confidence)]))
     alone = np.asarray(report.depth_sheet([("d.png", depth)]))
     assert both.shape[1] > alone.shape[1]  # a panel and its colour bar more
+
+
+def test_the_reconstruction_report_shows_the_confidence_map_when_given(tmp_path):
+    face = make_faces(1, seed=0)[0]
+    given = face.copy()
+    given[50:60, 40:60] = 255
+    confidence = np.where(given == 255, 0.0, 1.0).astype(np.float32)
+    confidence[50:60, 40:60] = 0.3
+    plain = report.write_reconstruction_report([("a", given, face)], 255, tmp_path / "plain")
+    with_confidence = report.write_reconstruction_report([("a", given, face, confidence)], 255, tmp_path / "conf")
+    from PIL import Image
+
+    with Image.open(plain.parent / "images/0000.png") as one, Image.open(with_confidence.parent / "images/0000.png") as two:
+        assert two.width > one.width  # a fourth panel

@@ -323,7 +323,11 @@ def _reconstruct(
     if report is not None:
         from .report import write_reconstruction_report
 
-        records = [(str(o.source), o.source, o.target) for o in summary.outcomes if o.status == batch.DONE]
+        records = [
+            (str(o.source), o.source, o.target, *([confidence_targets[o.source]] if confidence_targets else []))
+            for o in summary.outcomes
+            if o.status == batch.DONE
+        ]
         page = write_reconstruction_report(records, face_model.missing_value_, report)
         _echo(f"Report: {page}")
     if summary.failed:

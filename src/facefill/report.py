@@ -370,19 +370,26 @@ def write_evaluation_report(evaluation, out_dir: str | os.PathLike) -> Path:
     return out_dir / "report.html"
 
 
-def write_reconstruction_report(records, missing_value: float, out_dir: str | os.PathLike, limit: int = REPORT_LIMIT) -> Path:
-    """Side-by-side page for real holed images: input | output | filled area.
+def _image(image):
+    """An image given as an array or as a path to read."""
+    from .formats import read_depth
 
-    ``records`` is a sequence of ``(name, given, output)``, the images as arrays or as
-    paths to read; at most ``limit`` are pictured (and read).
+    return image if isinstance(image, np.ndarray) else read_depth(image)
+
+
+def write_reconstruction_report(records, missing_value: float, out_dir: str | os.PathLike, limit: int = REPORT_LIMIT) -> Path:
+    """Side-by-side page for real holed images: input | output | filled area (| confidence).
+
+    ``records`` is a sequence of ``(name, given, output)`` or ``(name, given, output,
+    confidence)``, the images as arrays or as paths to read; at most ``limit`` are pictured
+    (and read).
     """
     from .depth import missing_mask, to_float
-    from .formats import read_depth
 
     out_dir = Path(out_dir)
     figures = []
-    for i, (name, given, output) in enumerate(records[:limit]):
-        given, output = (image if isinstance(image, np.ndarray) else read_depth(image) for image in (given, output))
+    for i, (name, given, output, *confidence) in enumerate(records[:limit]):
+        given, output = _image(given), _image(output)
         filled = missing_mask(given, missing_value) & ~missing_mask(output, missing_value)
         low, high = depth_range([to_float(given, missing_value)])
         area = np.full(given.shape + (3,), 235, dtype=np.uint8)
@@ -394,6 +401,11 @@ def write_reconstruction_report(records, missing_value: float, out_dir: str | os
                     ("input", colorize(to_float(given, missing_value), low, high)),
                     ("output", outline_overlay(colorize(to_float(output, missing_value), low, high), filled)),
                     ("filled area", area),
+                    *(
+                        [("confidence 0-1", colorize(_image(confidence[0]).astype(np.float64), 0.0, 1.0))]
+                        if confidence
+                        else []
+                    ),
                 ]
             ]
         )
@@ -402,6 +414,11 @@ def write_reconstruction_report(records, missing_value: float, out_dir: str | os
         shown = html.escape(name, quote=True)  # a file name is text, never markup
         figures.append(f"<figure><img src='{file}' alt='{shown}'><figcaption>{shown}: {int(filled.sum())} pixels filled</figcaption></figure>")
     more = f"<p>{len(records) - limit} more images not pictured.</p>" if len(records) > limit else ""
-    body = "<p>Filled area: red; observed face: grey.</p>" + "".join(figures) + more
+    body = (
+        "<p>Filled area: red; observed face: grey. Confidence, where written: 1 observed, 0 background, "
+        "in between for filled pixels, lower where the fill may be further off (README, <i>Confidence</i>).</p>"
+        + "".join(figures)
+        + more
+    )
     _write_text(out_dir / "report.html", _page("facefill reconstruction", body))
     return out_dir / "report.html"

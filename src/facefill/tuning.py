@@ -174,11 +174,12 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
         blending = blend(target, observed, np.isfinite(mirrored), weight, scale, share)
         known, soft = blending.known_pixels, blending.soft_pixels
         on_target = target[blending.ys, blending.xs]  # the target pixels among the solved ones
-        # residuals (observed minus predicted) and soft evidence, for the data (minus the mean
-        # face) and for each column of the prediction
-        data_known = depth[known] - prior.mean[known]
+        # residuals (observed minus predicted, 0 on the background the blend holds) and soft
+        # evidence, for the data (minus the mean face) and for each column of the prediction
+        is_observed = observed[known]
+        data_known = np.where(is_observed, depth[known] - prior.mean[known], 0.0)
         data_correction = blending.solve_values(data_known[None], (mirrored[soft] - prior.mean[soft])[None])[0][on_target]
-        column_correction = blending.solve_values(columns(*known), columns(*soft))[:, on_target]
+        column_correction = blending.solve_values(columns(*known) * is_observed, columns(*soft))[:, on_target]
         # the prediction's detail (itself less its smooth fill from the border), for the mean face
         # (less the offset) and for each column
         shifted_mean = np.where(np.isfinite(prior.mean), prior.mean - offset, 0.0)  # as the fill shifts it
