@@ -669,6 +669,8 @@ def test_train_ends_with_what_it_learned(tmp_path, faces8):
     assert re.match(r"faces: \d+\.\d % of the pixels inside their majority outline are missing", lines[2])
     assert re.match(r"prior: \d+ components, noise [\d.]+, mirror weight [\d.]+ \(chosen by cross-validation, cross-validated MAE [\d.]+\); residual spread [\d.]+", lines[3])
     assert result.stderr.startswith("note: learning from 4 faces")
+    steps = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert [line.split(" ")[1] for line in steps] == ["learning", "pass", "pass", "choosing", "how"]  # each stage, as it starts
 
 
 def test_terminal_tables_show_a_dash_where_there_is_no_number(tmp_path):

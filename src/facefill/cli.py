@@ -212,8 +212,8 @@ def train(
 
         training = batch.ChainedImages(images, renders_like(images, renders, missing))
         rendered = f" and {renders} rendered like them"
-    _echo(f"note: learning from {len(images)} faces{rendered}: reading them twice, then choosing the prior's settings ...", err=True)
-    estimator.fit(training, missing)
+    _echo(f"note: learning from {len(images)} faces{rendered}", err=True)
+    estimator.fit(training, missing, on_step=lambda text: _echo(f"note: {text} ...", err=True))
     estimator.save(model)
     preview = save_model_preview(estimator, model)
     _echo(

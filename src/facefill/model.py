@@ -90,13 +90,15 @@ class FaceModel:
         auto_or_number("mirror_weight", self.mirror_weight, integer=False, minimum=0)
         whole_number("chunk_size", self.chunk_size)
 
-    def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None) -> "FaceModel":
+    def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None, on_step=None) -> "FaceModel":
         """Learn the model from complete face depth images.
 
         ``images`` (a sequence of (H, W) arrays of one size and dtype, or an
         (N, H, W) array) is read twice, a chunk at a time; any other iterable is
         first put in a list. ``missing_value`` defaults to the dtype's convention
-        (``facefill.depth.default_missing_value``). Returns ``self``.
+        (``facefill.depth.default_missing_value``). ``on_step``, if given, is called with a line
+        saying which stage comes next (the two passes, the cross-validation, the residuals), for
+        progress. Returns ``self``.
         """
         self.check_params()
         faces = images if hasattr(images, "__len__") and hasattr(images, "__getitem__") else list(images)
@@ -106,7 +108,9 @@ class FaceModel:
         missing_value = default_missing_value(first.dtype) if missing_value is None else missing_value
         missing_value = check_missing_value(missing_value, first.dtype)
         prior_settings = {"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight}
-        frame, prior = learn(faces, missing_value, self.average, self.batch_size, self.chunk_size, prior_settings)
+        frame, prior = learn(
+            faces, missing_value, self.average, self.batch_size, self.chunk_size, prior_settings, on_step=on_step
+        )
         return self._learned(ModelContents(self.get_params(), frame, prior, first.dtype, missing_value, len(faces)))
 
     def _learned(self, contents: ModelContents) -> "FaceModel":

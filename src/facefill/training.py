@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -26,6 +26,7 @@ def learn(
     chunk_size: int = 128,
     prior_settings: dict | None = None,
     sample_faces: int = SAMPLE_FACES,
+    on_step: Callable[[str], None] | None = None,
 ) -> tuple[FaceFrame, PCAPrior]:
     """The frame and the prior of ``faces`` (a sequence of (H, W) images of one size and dtype).
 
@@ -35,8 +36,10 @@ def learn(
     (:func:`facefill.tuning.choose_settings`; ``prior_settings`` holds its
     ``n_components``, ``noise`` and ``mirror_weight``, each ``"auto"`` by
     default). At most ``sample_faces`` faces, evenly spread, are held for the
-    gap imputation and the cross-validation.
+    gap imputation and the cross-validation. ``on_step``, if given, is called with a line
+    saying what comes next (for progress).
     """
+    say = on_step if on_step is not None else (lambda text: None)
     first = np.asarray(faces[0])
     # running-average batches must not straddle chunks
     step = max(1, chunk_size // batch_size) * batch_size if average == "running" else chunk_size
@@ -48,6 +51,7 @@ def learn(
 
     statistics = FaceStatistics(len(faces), first.shape, sample_faces)
     running = None
+    say(f"pass 1 of 2: where {len(faces)} faces are face, and their average")
     for start, depths in chunks():
         statistics.add(depths, start)
         if average == "running":
@@ -62,8 +66,12 @@ def learn(
         mean_face = running
     settings = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", **(prior_settings or {})}
     n_components = settings["n_components"]
+    say("pass 2 of 2: the shape prior's components")
     learned = learn_prior(statistics, chunks, MAX_COMPONENTS if n_components == "auto" else int(n_components))
+    if "auto" in settings.values():
+        say(f"choosing the prior's settings by cross-validation on {len(learned.sample)} faces")
     prior = replace(learned.prior, **choose_settings(learned.sample, learned.sample_rows, learned.prior, **settings))
+    say("how far held-out faces stray from the prior (for --occluders)")
     prior = replace(prior, **residual_statistics(learned.sample, learned.sample_rows, prior))
     frame = FaceFrame(
         average=mean_face,
