@@ -114,7 +114,7 @@ def test_workers_write_confidence_maps_like_one_process(tmp_path, model, faces8)
     _holed_inputs(tmp_path / "in", faces8, 6)
     for name, workers in (("serial", 1), ("parallel", 2)):
         pairs = batch.plan_outputs(tmp_path / "in", tmp_path / name)
-        targets = {s: batch.confidence_path(t, tmp_path / name, tmp_path / f"{name}-conf") for s, t in pairs}
+        targets = {s: batch.companion_path(t, tmp_path / name, tmp_path / f"{name}-conf", ".tif") for s, t in pairs}
         batch.reconstruct_files(model, pairs, confidence_targets=targets, workers=workers)
     assert _tree(tmp_path / "parallel-conf") == _tree(tmp_path / "serial-conf")
 

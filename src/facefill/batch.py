@@ -27,7 +27,7 @@ from .model import FaceModel
 from .runners import CHUNK_FILES, InProcess, Processes, available_cores
 
 __all__ = [
-    "DONE", "FAILED", "SKIPPED", "ImageFiles", "Outcome", "Summary", "confidence_path", "default_workers",
+    "DONE", "FAILED", "SKIPPED", "ImageFiles", "Outcome", "Summary", "companion_path", "default_workers",
     "load_training_images", "mask_paths", "plan_outputs", "reconstruct_files", "scan_training_files", "usable_workers",
 ]
 
@@ -146,16 +146,16 @@ def mask_paths(source: str | os.PathLike, pairs: list[tuple[Path, Path]], mask: 
     return masks
 
 
-def confidence_path(target: Path, out: Path, confidence_dir: Path, suffix: str = ".tif") -> Path:
-    """Where the confidence map of ``target`` goes: its path below ``out``, moved to
-    ``confidence_dir``, as .tif (or another ``suffix``: occluder masks go there as .png)."""
+def companion_path(target: Path, out: Path, folder: Path, suffix: str) -> Path:
+    """Where a file that goes with the output ``target`` goes (its confidence map as .tif, the
+    occluders found as .png): ``target``'s path below ``out``, moved to ``folder``, with ``suffix``."""
     try:
         relative = target.relative_to(out)
     except ValueError:
         relative = Path(target.name)
     if relative == Path("."):  # a single file written to an explicit output path: out is the file
         relative = Path(target.name)
-    return confidence_dir / relative.with_suffix(suffix)
+    return folder / relative.with_suffix(suffix)
 
 
 def reconstruct_files(

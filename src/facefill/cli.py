@@ -91,6 +91,11 @@ def _echo(text: str, err: bool = False) -> None:
         os.close(devnull)
 
 
+def _note_step(text: str) -> None:
+    """A long command's next stage, as a note (the library's ``on_step`` callbacks)."""
+    _echo(f"note: {text} ...", err=True)
+
+
 def _error_line(message: str) -> None:
     _echo(f"Error: {message}", err=True)
 
@@ -213,7 +218,7 @@ def train(
         training = batch.ChainedImages(images, renders_like(images, renders, missing))
         rendered = f" and {renders} rendered like them"
     _echo(f"note: learning from {len(images)} faces{rendered}", err=True)
-    estimator.fit(training, missing, on_step=lambda text: _echo(f"note: {text} ...", err=True))
+    estimator.fit(training, missing, on_step=_note_step)
     estimator.save(model)
     preview = save_model_preview(estimator, model)
     _echo(
@@ -365,12 +370,12 @@ def _plan_writes(
     confidence_targets = None
     if confidence is not None:
         confidence_targets = {
-            src: destinations.claim(batch.confidence_path(dst, out, confidence), "confidence map") for src, dst in pairs
+            src: destinations.claim(batch.companion_path(dst, out, confidence, ".tif"), "confidence map") for src, dst in pairs
         }
     occluder_targets = None
     if occluder_masks is not None:
         occluder_targets = {
-            src: destinations.claim(batch.confidence_path(dst, out, occluder_masks, ".png"), "occluder mask")
+            src: destinations.claim(batch.companion_path(dst, out, occluder_masks, ".png"), "occluder mask")
             for src, dst in pairs
         }
     if report is not None:
@@ -452,14 +457,14 @@ def evaluate(
         None, "--model", "-m", help="Score this trained model on the faces, held out, instead of leave-one-out."
     ),
     renders: int = typer.Option(0, help="Train each fold also on this many faces rendered like its training faces."),
-    protocol: bool = typer.Option(
+    print_protocol: bool = typer.Option(
         False, "--protocol", callback=_print_protocol, is_eager=True, help="Print the evaluation protocol and exit."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines or bar."),
 ) -> None:
     """Score methods against baselines by the leave-one-out protocol on complete faces
     (facefill evaluate --protocol prints it)."""
-    from . import evaluate as protocol  # noqa: F811  the module; the --protocol flag is done by now
+    from . import evaluate as protocol
 
     whole_number("--seed", seed, minimum=0)
     whole_number("--masks-per-face", masks_per_face)
@@ -632,7 +637,7 @@ def demo(
     """Generate synthetic faces, train, fill holes of every kind and picture the results."""
     from .demo import run_demo
 
-    paths = run_demo(out, n_train=whole_number("--faces", faces, minimum=2), on_step=lambda text: _echo(f"note: {text} ...", err=True))
+    paths = run_demo(out, n_train=whole_number("--faces", faces, minimum=2), on_step=_note_step)
     _echo(f"Demo written to {out}: comparison picture {paths['comparison']}, model {paths['model']}")
 
 

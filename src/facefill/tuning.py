@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from .fill.auto import OneBlasThread, blend, detail_weight, thickness_share
-from .fill.occluders import ridges
+from .fill.occluders import RIM_GUARD, ridges
 from .frame import REFERENCE_FACE_WIDTH, face_width, mirror, nearer_direction
 from .masks import LARGE_FAMILIES, make_mask, mask_rng
 from .prior import PCAPrior
@@ -38,9 +38,6 @@ MIN_OBSERVED = 10
 FALLBACK_MIRROR_WEIGHT = 0.5
 #: Held-out faces whose residuals give the residual statistics (evenly spread over the sample).
 SPREAD_FOLDS = 10
-#: The residual spread leaves out pixels this close to a face's outline (pixels of a face of the
-#: reference width): there the prior's misfit is the outline's, not the depth's.
-SPREAD_RIM_GUARD = 4.0
 
 
 def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mirror_weight, families=None, seed=0) -> dict:
@@ -99,24 +96,29 @@ def cross_validate(depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, fam
     hidden face pixels as ``auto`` does (:func:`setting_errors`), so the
     settings are chosen for the fill that reconstruction runs.
     """
-    n = len(depths)
-    folds = np.unique(np.linspace(0, n - 1, min(n, MAX_CV_FOLDS)).round().astype(int))
     totals = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
     cases = 0
-    for i in folds:
-        keep = np.ones(len(rows), dtype=bool)
-        keep[[i, i + n]] = False
-        fold = fold_prior(rows[keep], like, max(grid_k))
-        truth = depths[int(i)]
+    for i, fold in held_out_folds(depths, rows, like, max(grid_k), MAX_CV_FOLDS):
+        truth = depths[i]
         face = np.isfinite(truth)
         for family in families:
-            hidden = make_mask(family, face, mask_rng(seed, int(i), family, 0))
+            hidden = make_mask(family, face, mask_rng(seed, i, family, 0))
             target = hidden & face
             if not target.any() or (face & ~hidden & like.domain).sum() < MIN_OBSERVED:
                 continue
             cases += 1
             totals += setting_errors(fold, np.where(hidden, np.nan, truth), truth, target, grid_k, grid_noise, grid_w)
     return totals / max(cases, 1)
+
+
+def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int):
+    """For up to ``count`` faces of ``depths`` (evenly spread): ``(i, prior)``, the prior learned
+    from ``rows`` without face ``i`` and its mirror image (see :func:`fold_prior`)."""
+    n = len(depths)
+    for i in np.unique(np.linspace(0, n - 1, min(n, count)).round().astype(int)):
+        keep = np.ones(len(rows), dtype=bool)
+        keep[[i, i + n]] = False
+        yield int(i), fold_prior(rows[keep], like, max_components)
 
 
 def fold_prior(rows: np.ndarray, like: PCAPrior, max_components: int) -> PCAPrior:
@@ -209,7 +211,7 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
 
     Returns a dict of ``residual_spread`` (the robust spread, 1.4826 times the median absolute
     deviation, of their depth about the fit, away from their outlines: see
-    :data:`SPREAD_RIM_GUARD`) and ``ridge_spread`` ((H, W) float32: the root mean square, at
+    ``fill.occluders.RIM_GUARD``; there the prior's misfit is the outline's) and ``ridge_spread`` ((H, W) float32: the root mean square, at
     each pixel, of the thin structures nearer than their surroundings the faces have there,
     ``fill.occluders.ridges``; spread by a pixel, as faces' features move by that much).
     ``sample`` and ``sample_rows`` are as for :func:`choose_settings`; with fewer than 3
@@ -221,22 +223,18 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
         return {"residual_spread": prior.depth_scale, "ridge_spread": np.zeros(shape, dtype=np.float32)}
     nearer = nearer_direction(prior.mean, prior.symmetric_outline)
     residuals, ridge_sum, ridge_count = [], np.zeros(shape), np.zeros(shape)
-    for i in np.unique(np.linspace(0, n - 1, min(n, SPREAD_FOLDS)).round().astype(int)):
-        keep = np.ones(len(sample_rows), dtype=bool)
-        keep[[i, i + n]] = False
-        fold = fold_prior(sample_rows[keep], prior, prior.n_components)
-        face = sample[int(i)]
+    for i, fold in held_out_folds(sample, sample_rows, prior, prior.n_components, SPREAD_FOLDS):
+        face = sample[i]
         observed = np.isfinite(face)
         scale = face_width(observed) / REFERENCE_FACE_WIDTH
-        inner = observed & (ndimage.distance_transform_edt(observed) > SPREAD_RIM_GUARD * scale)
+        inner = observed & (ndimage.distance_transform_edt(observed) > RIM_GUARD * scale)
         standing_out = nearer * (face - fold.fit(face).prediction)
         residuals.append(standing_out[inner])
         ridge_sum += np.where(observed, ridges(standing_out, scale) ** 2, 0.0)
         ridge_count += observed
     values = np.concatenate(residuals)
     spread = 1.4826 * float(np.median(np.abs(values - np.median(values)))) if values.size else 0.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ridge = np.sqrt(np.where(ridge_count > 0, ridge_sum / ridge_count, 0.0))
+    ridge = np.sqrt(np.divide(ridge_sum, ridge_count, out=np.zeros(shape), where=ridge_count > 0))
     return {
         "residual_spread": spread if spread > 0 else prior.depth_scale,
         "ridge_spread": ndimage.maximum_filter(ridge, size=3).astype(np.float32),

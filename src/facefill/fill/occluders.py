@@ -88,7 +88,8 @@ def find_occluders(depth: np.ndarray, frame: FaceFrame, prior) -> np.ndarray:
     standing_out = np.where(observed, nearer * (depth - fitted.values), np.nan)
     scale = face_width(observed) / REFERENCE_FACE_WIDTH
     ridge_spread = prior.ridge_spread if fitted.identity else warp_to_image(prior.ridge_spread, fitted.transform, fill="nearest")
-    found = _regions(standing_out, spread, scale) | _thin_structures(standing_out, ridge_spread, spread, scale)
+    to_outline = ndimage.distance_transform_edt(observed) / scale  # in pixels of a reference face
+    found = _regions(standing_out, to_outline, spread, scale) | _thin_structures(standing_out, to_outline, ridge_spread, spread, scale)
     return _with_edges(found, standing_out, spread, scale)
 
 
@@ -101,12 +102,11 @@ def ridges(standing_out: np.ndarray, scale: float) -> np.ndarray:
     return values - ndimage.grey_opening(values, size=(width, width))
 
 
-def _regions(standing_out: np.ndarray, spread: float, scale: float) -> np.ndarray:
+def _regions(standing_out: np.ndarray, to_outline: np.ndarray, spread: float, scale: float) -> np.ndarray:
     """Regions clearly nearer than the fitted face (step 2 of the module docstring)."""
     observed = np.isfinite(standing_out)
     values = np.where(observed, standing_out, -np.inf)
-    inside = ndimage.distance_transform_edt(observed) > RIM_GUARD * scale
-    core = inside & (values > CORE_SPREADS * spread)
+    core = (to_outline > RIM_GUARD) & (values > CORE_SPREADS * spread)
     labels, count = ndimage.label(values > REGION_SPREADS * spread)
     if count == 0:
         return np.zeros(observed.shape, dtype=bool)
@@ -124,11 +124,12 @@ def _with_edges(found: np.ndarray, standing_out: np.ndarray, spread: float, scal
     return found | edge
 
 
-def _thin_structures(standing_out: np.ndarray, ridge_spread: np.ndarray, spread: float, scale: float) -> np.ndarray:
+def _thin_structures(
+    standing_out: np.ndarray, to_outline: np.ndarray, ridge_spread: np.ndarray, spread: float, scale: float
+) -> np.ndarray:
     """Thin structures nearer than their surroundings, by more than faces' own ridges there
     (step 3 of the module docstring)."""
-    observed = np.isfinite(standing_out)
-    inside = ndimage.distance_transform_edt(observed) > RIM_GUARD * scale / 2
+    inside = to_outline > RIM_GUARD / 2
     typical = np.fmax(ridge_spread, RIDGE_FLOOR * spread)
     candidates = inside & (ridges(standing_out, scale) > THIN_SPREADS * typical)
     labels, count = ndimage.label(candidates, structure=np.ones((3, 3)))

@@ -136,8 +136,8 @@ class PCAPrior:
     cv_error: float  # cross-validated MAE of the chosen settings (image units)
     reach: float  # pixels over which the fitted shape fades into the mean face away from evidence
     locality: float  # pixels over which evidence weighs less with its distance from the hole
-    #: robust spread (1.4826 MAD) of the training faces' depth about the prior's fit to them, away
-    #: from their outline (image units; NaN in models trained before it was learned)
+    #: robust spread (1.4826 MAD) of held-out training faces' depth about the fit of a prior learned
+    #: without them, away from their outlines (image units; NaN in models trained before it was learned)
     residual_spread: float = float("nan")
     #: (H, W) root mean square of what ``fill.occluders.ridges`` finds in held-out training faces at
     #: each pixel: their own thin structures (None in models trained before it was learned)

@@ -165,6 +165,3 @@ def _extend_nearest(image: np.ndarray) -> np.ndarray:
         return np.nan_to_num(image)
     _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
     return image[rows, cols]
-
-
-
