@@ -1,6 +1,7 @@
 import os
 
 import numpy as np
+from scipy import ndimage
 import pytest
 from threadpoolctl import threadpool_info
 
@@ -103,7 +104,9 @@ def test_auto_on_sample_data_never_changes_observed_pixels(dataset, sample_model
         assert (filled[enclosed_holes(~observed)] != 255).all()
         assert (confidence[observed] == 1).all() and (confidence[filled == 255] == 0).all()
         newly = ~observed & (filled != 255)
-        assert ((confidence[newly] > 0) & (confidence[newly] < 1)).all()
+        assert ((confidence[newly] >= 0) & (confidence[newly] <= 1)).all()
+        depth_in = ndimage.distance_transform_edt(~observed)
+        assert confidence[newly & (depth_in >= 4)].mean() < confidence[newly & (depth_in == 1)].mean()
 
 
 def _plane_with_hole(rows, cols):

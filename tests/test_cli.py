@@ -103,6 +103,8 @@ def test_existing_outputs_are_skipped_then_overwritten(tmp_path, trained, faces8
         (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--average", "median"), "average 'median' is not known"),
         (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--missing-value", "abc"), "--missing-value 'abc'"),
         (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--missing-value", "999"), "missing value 999"),
+        (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--tolerance", "wide"), "--tolerance 'wide' is not valid"),
+        (("train", "{tmp}/good", "--model", "{tmp}/m.npz", "--tolerance", "0"), "tolerance 0.0 is not valid"),
         (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{tmp}/none.npz"), "no such model file"),
         (("test", "{tmp}/good", "--out", "{tmp}/o", "--model", "{tmp}/junk/x.png"), "not a facefill model"),
         (("test", "{tmp}/good", "--out", "{tmp}/good", "--model", "{model}"), "is the input"),
@@ -249,6 +251,27 @@ def test_confidence_maps_are_written_beside_the_outputs_layout(tmp_path, trained
     assert result.exit_code == 0, result.stderr
     confidence = read_depth(tmp_path / "conf" / "p0" / "face.tif")
     assert confidence.dtype == np.float32 and confidence.min() >= 0 and confidence.max() == 1
+    tolerance = FaceModel.load(trained).calibration_.tolerance
+    assert f"note: confidence: the chance that a filled pixel is within {tolerance:g} levels of the truth" in result.stderr
+
+
+def test_confidence_from_a_model_that_cannot_give_it_fails_before_any_work(tmp_path, trained, faces8):
+    fields = dict(np.load(trained))
+    del fields["calibration"]  # as written by a facefill before calibrated confidences
+    np.savez(tmp_path / "old.npz", **fields)
+    _holed_folder(tmp_path / "in", faces8[:2], 255)
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--model", tmp_path / "old.npz", "--confidence", tmp_path / "c")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: this model has no calibrated confidence") and "train it again" in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "c").exists()
+
+
+def test_synth_says_how_far_it_is_unless_quiet(tmp_path):
+    result = run("synth", tmp_path / "s", "-n", "6", "--size", "40x48")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == "writing faces: 0/6" and lines[-1] == "writing faces: 6/6 done"
+    assert run("synth", tmp_path / "q", "-n", "6", "--size", "40x48", "--quiet").stderr == ""
 
 
 def test_synth_writes_sixteen_bit_faces(tmp_path):
@@ -446,7 +469,10 @@ def test_a_write_the_file_system_refuses_is_one_error_line(tmp_path, trained, fa
     result = run(*[a.format(inputs=inputs, tmp=tmp_path, model=trained) for a in command])
     assert result.exit_code == 1
     assert "could not write" in result.stderr and "Traceback" not in result.stderr
-    assert all(line.startswith(("Error: ", "note: ")) for line in result.stderr.splitlines())
+    assert all(
+        line.startswith(("Error: ", "note: ")) or re.fullmatch(r"[^:]+(: [^:]+)?: \d+/\d+( done)?", line)  # or progress
+        for line in result.stderr.splitlines()
+    )
     assert _hashes(inputs) == before and (tmp_path / "afile").read_text() == "not a folder"
 
 
@@ -660,17 +686,26 @@ def test_a_report_without_matplotlib_fails_before_the_work(tmp_path, faces8, mon
 
 
 def test_train_ends_with_what_it_learned(tmp_path, faces8):
-    for i, face in enumerate(faces8[:4]):
+    for i, face in enumerate(faces8[:5]):
         write_depth(tmp_path / "t" / f"{i}.png", with_hole(face, slice(50, 60), slice(40, 60), 255) if i == 0 else face)
     result = run("train", tmp_path / "t", "--model", tmp_path / "m.npz")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[1] == "read 4, skipped 0, failed 0"
+    assert lines[1] == "read 5, skipped 0, failed 0"
     assert re.match(r"faces: \d+\.\d % of the pixels inside their majority outline are missing", lines[2])
     assert re.match(r"prior: \d+ components, noise [\d.]+, mirror weight [\d.]+ \(chosen by cross-validation, cross-validated MAE [\d.]+\); residual spread [\d.]+", lines[3])
-    assert result.stderr.startswith("note: learning from 4 faces")
-    steps = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
-    assert [line.split(" ")[1] for line in steps] == ["learning", "pass", "pass", "choosing", "how"]  # each stage, as it starts
+    assert lines[4] == "confidence: the chance that a filled pixel is within 1 levels of the truth (learned on held-out faces)"
+    # piped, each stage is a line as it starts, a few as it goes and one as it ends
+    stages: dict[str, list[str]] = {}
+    for line in result.stderr.splitlines():
+        stages.setdefault(line.split(":")[0], []).append(line)
+    assert stages.pop("note") == ["note: learning from 5 faces"]
+    assert list(stages) == [
+        "reading the files", "pass 1 of 2", "pass 2 of 2", "choosing the prior's settings", "how far faces stray from the prior (for --occluders)",
+        "what a confidence means",
+    ]
+    assert all(lines[0].endswith(": 0/5") and lines[-1].endswith(": 5/5 done") for lines in stages.values())
+    assert run("train", tmp_path / "t", "--model", tmp_path / "m2.npz", "--quiet").stderr == ""
 
 
 def test_terminal_tables_show_a_dash_where_there_is_no_number(tmp_path):

@@ -5,7 +5,7 @@ from io import BytesIO
 import numpy as np
 import pytest
 
-from facefill.errors import ModelFileError
+from facefill.errors import InvalidParameterError, ModelFileError
 from facefill.model import FaceModel
 
 from .conftest import with_hole
@@ -104,6 +104,9 @@ def test_saved_prior_fills_exactly_like_the_fitted_one(tmp_path, faces8):
         ({"dtype": np.array("complex64")}, "inconsistent sizes or fields"),
         ({"missing_value": np.array(300.0)}, "missing value 300"),
         ({"prior_frequency": np.full((120, 116), 2.0)}, "field 'prior_frequency' holds values outside"),
+        ({"calibration": np.array('{"tolerance": -1, "curves": {}}')}, "tolerance -1.0 is not a positive number"),
+        ({"calibration": np.array('{"tolerance": 1, "curves": {"auto": [[2, 1], [0.5, 0.4]]}}')}, "curve of 'auto' is damaged"),
+        ({"calibration": np.array('{"tolerance": 1, "curves": {"auto": [[1, 2], [0.5, 1.5]]}}')}, "curve of 'auto' is damaged"),
     ],
 )
 def test_load_names_the_damaged_field(tmp_path, faces8, changes, message):
@@ -124,3 +127,21 @@ def test_what_occluder_detection_learned_is_saved_and_older_files_still_load(tmp
     old = FaceModel.load(tmp_path / "old.npz")
     assert math.isnan(old.prior_.residual_spread) and old.prior_.ridge_spread is None
     np.testing.assert_array_equal(old.reconstruct(faces8[0]), model.reconstruct(faces8[0]))  # fills as before
+
+
+def test_what_the_confidence_means_is_saved_and_older_files_say_to_train_again(tmp_path, faces8):
+    model = FaceModel(**QUICK).fit(faces8)
+    model.save(tmp_path / "m.npz")
+    loaded = FaceModel.load(tmp_path / "m.npz")
+    assert loaded.calibration_.tolerance == model.calibration_.tolerance
+    for name, (scores, chances) in model.calibration_.curves.items():
+        np.testing.assert_array_equal(loaded.calibration_.curves[name][0], scores)
+        np.testing.assert_array_equal(loaded.calibration_.curves[name][1], chances)
+    fields = dict(np.load(tmp_path / "m.npz"))
+    del fields["calibration"]
+    np.savez(tmp_path / "old.npz", **fields)
+    old = FaceModel.load(tmp_path / "old.npz")
+    holed = with_hole(faces8[0], slice(40, 60), slice(30, 60), 255)
+    np.testing.assert_array_equal(old.reconstruct(holed), model.reconstruct(holed))  # fills as before
+    with pytest.raises(InvalidParameterError, match="no calibrated confidence .* train it again"):
+        old.reconstruct(holed, return_confidence=True)

@@ -80,6 +80,6 @@ def test_training_from_files_read_on_demand_equals_training_from_arrays(tmp_path
 
 def test_training_samples_a_large_set_for_cross_validation(faces8):
     settings = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto"}
-    frame, prior = learn(faces8, 255, chunk_size=4, prior_settings=settings, sample_faces=6)
+    frame, prior, _ = learn(faces8, 255, chunk_size=4, prior_settings=settings, sample_faces=6)
     assert prior.components.shape[0] == 23  # all 24 rows (faces and mirrors), less the mean
     assert np.isfinite(prior.cv_error)

@@ -39,30 +39,36 @@ def load_training_images(paths: Iterable[Path]) -> tuple[list[np.ndarray], Summa
     return [image for image in images if image is not None], summary
 
 
-def scan_training_files(paths: Iterable[Path]) -> tuple["ImageFiles", Summary]:
+def scan_training_files(paths: Iterable[Path], on_progress=None) -> tuple["ImageFiles", Summary]:
     """Like :func:`load_training_images`, but keep only the good files' paths, as a sequence that
-    reads each image when it is used: memory does not grow with the number of files."""
-    _, summary = _scan(paths, keep=False)
+    reads each image when it is used: memory does not grow with the number of files.
+    ``on_progress``, if given, is called with ``"reading the files"``, the files read and their
+    number (for progress)."""
+    _, summary = _scan(paths, keep=False, on_progress=on_progress)
     return ImageFiles([o.source for o in summary.outcomes if o.status == DONE]), summary
 
 
-def _scan(paths: Iterable[Path], keep: bool) -> tuple[list, Summary]:
+def _scan(paths: Iterable[Path], keep: bool, on_progress=None) -> tuple[list, Summary]:
     """Read every file; the size and dtype most of the readable ones share is the training set's
     (a stray file first in the order does not decide it). Returns the images (if ``keep``; None
     for a file that failed) and the outcomes, in order."""
     kinds: dict[Path, tuple] = {}
     images: list = []
     outcomes: list[Outcome] = []
-    for path in paths:
+    paths = list(paths)
+    report = on_progress if on_progress is not None else (lambda stage, done, total: None)
+    report("reading the files", 0, len(paths))
+    for done, path in enumerate(paths, start=1):
         try:
             image = read_depth(path)
         except FacefillError as exc:
             outcomes.append(Outcome(path, FAILED, error_message(path, exc)))
             images.append(None)
-            continue
-        kinds[path] = (image.shape, image.dtype)
-        outcomes.append(Outcome(path, DONE))
-        images.append(image if keep else None)
+        else:
+            kinds[path] = (image.shape, image.dtype)
+            outcomes.append(Outcome(path, DONE))
+            images.append(image if keep else None)
+        report("reading the files", done, len(paths))
     if kinds:
         majority = Counter(kinds.values()).most_common(1)[0][0]
         reference = next(path for path, kind in kinds.items() if kind == majority)

@@ -24,14 +24,16 @@ def whole_number(name: str, value, minimum: int = 1, maximum: int | None = None)
     return int(value)
 
 
-def auto_or_number(name: str, value, integer: bool, minimum: float) -> None:
-    """Accept the string ``"auto"`` or a number (a whole one if ``integer``) >= ``minimum``."""
+def auto_or_number(name: str, value, integer: bool, minimum: float, above: bool = False) -> None:
+    """Accept the string ``"auto"`` or a number (a whole one if ``integer``) >= ``minimum`` (>
+    if ``above``)."""
     if isinstance(value, str) and value == "auto":
         return
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= minimum:
+    if isinstance(value, bool) or not isinstance(value, kinds) or not (value > minimum if above else value >= minimum):
         expected = "a whole number" if integer else "a number"
-        raise InvalidParameterError(f"{name} {value!r} is not valid; expected \"auto\" or {expected} >= {minimum}")
+        relation = ">" if above else ">="
+        raise InvalidParameterError(f"{name} {value!r} is not valid; expected \"auto\" or {expected} {relation} {minimum}")
 
 
 def one_of(name: str, value, choices) -> None:

@@ -10,7 +10,7 @@ import functools
 import math
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +20,7 @@ import typer
 from . import batch
 from .checks import check_missing_value, whole_number
 from .cluster import CONNECT_TIMEOUT
+from .depth import depth_units
 from .destinations import Destinations
 from .discovery import find_images
 from .errors import FacefillError, InvalidParameterError, NoImagesError, OutputPathError
@@ -121,14 +122,14 @@ LOG_SECONDS = 10.0
 
 @contextmanager
 def _progress(total: int, label: str, quiet: bool = False):
-    """Progress on stderr for batches worth it (more than a few items): a bar on a terminal, a
+    """Progress on stderr for batches worth it (5 items or more): a bar on a terminal, a
     few plain lines otherwise (a piped or logged run: start, every 10 % or 10 s, end); nothing
     if ``quiet``.
 
     rich is imported only for a bar: it costs 0.08 s of every start.
     """
     if quiet or total < 5:
-        yield lambda *_: None
+        yield lambda steps=1: None
         return
     if not sys.stderr.isatty():
         yield _log_lines(total, label)
@@ -152,18 +153,18 @@ def _progress(total: int, label: str, quiet: bool = False):
         transient=True,
     ) as progress:
         task = progress.add_task(label, total=total)
-        yield lambda *_: progress.advance(task)
+        yield lambda steps=1: progress.advance(task, steps)
 
 
 def _log_lines(total: int, label: str):
-    """An ``advance`` that writes a plain progress line now and then (see :func:`_progress`)."""
+    """An ``advance(steps=1)`` that writes a plain progress line now and then (see :func:`_progress`)."""
     import time
 
     _echo(f"{label}: 0/{total}", err=True)
     state = {"done": 0, "logged": 0, "time": time.monotonic()}
 
-    def advance(*_):
-        state["done"] += 1
+    def advance(steps: int = 1):
+        state["done"] += steps
         now = time.monotonic()
         if state["done"] < total and (
             state["done"] - state["logged"] >= LOG_SHARE * total or now - state["time"] >= LOG_SECONDS
@@ -172,6 +173,29 @@ def _log_lines(total: int, label: str):
             state["logged"], state["time"] = state["done"], now
 
     return advance
+
+
+class _StageProgress:
+    """An ``on_progress(stage, done, total)`` for the library's staged work (reading, training,
+    writing faces): each stage drawn as :func:`_progress` draws a batch. Use as a context."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet, self.stage, self.done, self.stack = quiet, None, 0, ExitStack()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.stack.close()
+            self.stage, self.done = stage, 0
+            self.advance = self.stack.enter_context(_progress(total, stage, self.quiet))
+        if done > self.done:
+            self.advance(done - self.done)
+            self.done = done
+
+    def __enter__(self) -> "_StageProgress":
+        return self
+
+    def __exit__(self, *error) -> None:
+        self.stack.__exit__(*error)  # a stage cut short by an error closes its bar, and is not said done
 
 
 # ------------------------------------------------------------------ train
@@ -189,11 +213,20 @@ def train(
     renders: int = typer.Option(
         0, help="Also train on this many faces rendered from the morphable model to look like the training faces."
     ),
+    tolerance: str = typer.Option(
+        "auto",
+        help="The error (image units) a confidence is the chance of staying within "
+        "[default: auto, the held-out median error rounded up to 1, 2 or 5 times a power of ten].",
+        show_default=False,
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines or bars."),
 ) -> None:
     """Learn a face model from complete face depth images."""
     from .report import model_preview_path, save_model_preview
 
-    estimator = FaceModel(average=average, batch_size=batch_size, chunk_size=chunk_size)
+    estimator = FaceModel(
+        average=average, batch_size=batch_size, chunk_size=chunk_size, tolerance=_auto_or_float("--tolerance", tolerance)
+    )
     estimator.check_params()
     missing = parse_missing_value(missing_value)
     if model.suffix != ".npz":
@@ -203,7 +236,8 @@ def train(
     destinations.claim(model_preview_path(model), "picture of the model")
     _note_not_read(train_dir)
     paths = find_images(train_dir)
-    images, summary = batch.scan_training_files(paths)
+    with _StageProgress(quiet) as on_progress:
+        images, summary = batch.scan_training_files(paths, on_progress)
     for outcome in summary.failed:
         _error_line(outcome.message)
     if not len(images):
@@ -217,8 +251,10 @@ def train(
 
         training = batch.ChainedImages(images, renders_like(images, renders, missing))
         rendered = f" and {renders} rendered like them"
-    _echo(f"note: learning from {len(images)} faces{rendered}", err=True)
-    estimator.fit(training, missing, on_step=_note_step)
+    if not quiet:
+        _echo(f"note: learning from {len(images)} faces{rendered}", err=True)
+    with _StageProgress(quiet) as on_progress:
+        estimator.fit(training, missing, on_progress=on_progress)
     estimator.save(model)
     preview = save_model_preview(estimator, model)
     _echo(
@@ -230,6 +266,16 @@ def train(
         _echo(line)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _auto_or_float(option: str, text: str):
+    """An option's text as ``"auto"`` or a float (range checks are the estimator's)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidParameterError(f"{option} {text!r} is not valid; expected auto or a number") from None
 
 
 def _training_summary(estimator: FaceModel) -> list[str]:
@@ -244,7 +290,15 @@ def _training_summary(estimator: FaceModel) -> list[str]:
         "(holes or ragged outlines; a model learns from what is there)",
         f"prior: {prior.n_components} components, noise {prior.noise:.3g}, mirror weight {prior.mirror_weight:.3g} "
         f"({chosen}{error}); residual spread {prior.residual_spread:.3g} (the unit of --occluders)",
-    ]
+    ] + ([_confidence_meaning(estimator)] if estimator.calibration_ is not None else [])
+
+
+def _confidence_meaning(estimator: FaceModel) -> str:
+    return (
+        f"confidence: the chance that a filled pixel is within {estimator.calibration_.tolerance:g} "
+        f"{depth_units(estimator.dtype_)} of the truth "
+        "(learned on held-out faces)"
+    )
 
 
 # ------------------------------------------------------------ reconstruct
@@ -274,7 +328,9 @@ def _reconstruct(
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines or bar."),
     report: Optional[Path] = typer.Option(None, help="Also write a side-by-side HTML page into this folder."),
     confidence: Optional[Path] = typer.Option(
-        None, help="Also write per-pixel confidence maps (float32 .tif, 0-1) into this folder."
+        None,
+        help="Also write per-pixel confidence maps into this folder (float32 .tif: 1 observed, 0 background, "
+        "else the chance the filled pixel is within the model's tolerance).",
     ),
     workers: Optional[int] = typer.Option(
         None, help="Processes to use [default: every core of this machine]; 1 runs in one process."
@@ -304,6 +360,9 @@ def _reconstruct(
     masks = None if mask is None else batch.mask_paths(input_path, pairs, mask)
     if face_model is None:
         face_model = _pretrained([source for source, _ in pairs])
+    if confidence is not None:
+        face_model.check_confidence(method)
+        _echo(f"note: {_confidence_meaning(face_model)}", err=True)
     with _progress(len(pairs), "reconstructing", quiet) as advance:
         try:
             summary = batch.reconstruct_files(
@@ -591,6 +650,7 @@ def synth(
     holes: Optional[str] = typer.Option(
         None, help="Also write holed copies and their masks for these mask families (comma-separated), as 'evaluate' draws them."
     ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines or bar."),
 ) -> None:
     """Write complete face depth images rendered from the shipped morphable face model (ICT Face Model Light)."""
     from .synth import write_faces
@@ -598,10 +658,12 @@ def synth(
     whole_number("--count", count)
     whole_number("--seed", seed, minimum=0)
     families = tuple(holes.split(",")) if holes else ()
-    write_faces(
-        out, count, shape=_parse_size(size), dtype=dtype, seed=seed, holes=families, face_width=face_width,
-        pose=_parse_numbers("--pose", pose, 3), expression=expression, noise=noise, dropout=dropout,
-    )  # fmt: skip
+    with _StageProgress(quiet) as on_progress:
+        write_faces(
+            out, count, shape=_parse_size(size), dtype=dtype, seed=seed, holes=families, face_width=face_width,
+            pose=_parse_numbers("--pose", pose, 3), expression=expression, noise=noise, dropout=dropout,
+            on_progress=on_progress,
+        )  # fmt: skip
     also = f", with holed copies and masks for {', '.join(families)}" if families else ""
     _echo(f"Wrote {count} synthetic faces of {size} {dtype} to {out}{also}")
 

@@ -50,6 +50,12 @@ def default_missing_value(dtype: np.dtype) -> float:
     return math.nan
 
 
+def depth_units(dtype: np.dtype) -> str:
+    """What a depth of ``dtype`` is taken to count: levels of an 8-bit image (nearer = larger, as
+    in the sample data), millimetres otherwise."""
+    return "levels" if np.dtype(dtype).itemsize == 1 else "mm"
+
+
 def format_size(shape: tuple[int, ...]) -> str:
     """An image size as users read it: ``WIDTHxHEIGHT`` (e.g. ``116x120``)."""
     return f"{shape[1]}x{shape[0]}" if len(shape) == 2 else str(tuple(shape))

@@ -42,6 +42,10 @@ class FaceModel:
         Training faces decoded and held at a time: ``fit`` goes twice over the
         faces a chunk at a time, so its memory does not grow with their number
         when ``images`` loads each face on access (``facefill.batch.ImageFiles``).
+    tolerance : float or "auto", default "auto"
+        The error (image units) a confidence is the chance of staying within
+        (``facefill.calibration``). ``"auto"``: ``auto``'s held-out median error,
+        rounded up to 1, 2 or 5 times a power of ten (at least 1 for integer images).
 
     Attributes
     ----------
@@ -49,6 +53,9 @@ class FaceModel:
         The faces' geometry: average face, outlines, template, symmetry axis.
     prior_ : facefill.prior.PCAPrior
         The statistical shape prior (components, variances, chosen settings).
+    calibration_ : facefill.calibration.Calibration or None
+        What a confidence means (its tolerance, per method); None if the model
+        was fitted on fewer than 3 faces or read from an older file.
     mean_, frequency_, outline_ : (H, W) ndarray
         The frame's average face (NaN where no training face is face), share of
         training faces that are face, and outline (where at least half are).
@@ -67,17 +74,20 @@ class FaceModel:
     True
     """
 
-    def __init__(self, average="mean", batch_size=1, n_components="auto", noise="auto", mirror_weight="auto", chunk_size=128):
+    def __init__(
+        self, average="mean", batch_size=1, n_components="auto", noise="auto", mirror_weight="auto", chunk_size=128, tolerance="auto"
+    ):
         self.average = average
         self.batch_size = batch_size
         self.n_components = n_components
         self.noise = noise
         self.mirror_weight = mirror_weight
         self.chunk_size = chunk_size
+        self.tolerance = tolerance
 
     def get_params(self) -> dict:
         """The parameters given to ``__init__``."""
-        names = ("average", "batch_size", "n_components", "noise", "mirror_weight", "chunk_size")
+        names = ("average", "batch_size", "n_components", "noise", "mirror_weight", "chunk_size", "tolerance")
         return {name: getattr(self, name) for name in names}
 
     def check_params(self) -> None:
@@ -89,16 +99,17 @@ class FaceModel:
         auto_or_number("noise", self.noise, integer=False, minimum=0)
         auto_or_number("mirror_weight", self.mirror_weight, integer=False, minimum=0)
         whole_number("chunk_size", self.chunk_size)
+        auto_or_number("tolerance", self.tolerance, integer=False, minimum=0, above=True)
 
-    def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None, on_step=None) -> "FaceModel":
+    def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None, on_progress=None) -> "FaceModel":
         """Learn the model from complete face depth images.
 
         ``images`` (a sequence of (H, W) arrays of one size and dtype, or an
         (N, H, W) array) is read twice, a chunk at a time; any other iterable is
         first put in a list. ``missing_value`` defaults to the dtype's convention
-        (``facefill.depth.default_missing_value``). ``on_step``, if given, is called with a line
-        saying which stage comes next (the two passes, the cross-validation, the residuals), for
-        progress. Returns ``self``.
+        (``facefill.depth.default_missing_value``). ``on_progress``, if given, is called with each
+        stage's name (the two passes, the cross-validation, the residuals, the calibration), the
+        work done and the work in all, for progress (``facefill.training.learn``). Returns ``self``.
         """
         self.check_params()
         faces = images if hasattr(images, "__len__") and hasattr(images, "__getitem__") else list(images)
@@ -108,13 +119,14 @@ class FaceModel:
         missing_value = default_missing_value(first.dtype) if missing_value is None else missing_value
         missing_value = check_missing_value(missing_value, first.dtype)
         prior_settings = {"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight}
-        frame, prior = learn(
-            faces, missing_value, self.average, self.batch_size, self.chunk_size, prior_settings, on_step=on_step
+        tolerance = None if self.tolerance == "auto" else float(self.tolerance)
+        frame, prior, calibration = learn(
+            faces, missing_value, self.average, self.batch_size, self.chunk_size, prior_settings, on_progress=on_progress, tolerance=tolerance
         )
-        return self._learned(ModelContents(self.get_params(), frame, prior, first.dtype, missing_value, len(faces)))
+        return self._learned(ModelContents(self.get_params(), frame, prior, first.dtype, missing_value, len(faces), calibration))
 
     def _learned(self, contents: ModelContents) -> "FaceModel":
-        self.frame_, self.prior_ = contents.frame, contents.prior
+        self.frame_, self.prior_, self.calibration_ = contents.frame, contents.prior, contents.calibration
         self.shape_, self.dtype_ = contents.frame.shape, contents.dtype
         self.missing_value_, self.n_images_ = contents.missing_value, contents.n_images
         return self
@@ -159,9 +171,9 @@ class FaceModel:
         Returns a new array of the input's dtype: pixels neither missing nor
         replaced unchanged, missing pixels judged background still missing. With
         ``return_confidence``, also a float32 map: 1 for observed pixels, 0 for
-        background, in between for filled pixels (lower further from observed
-        pixels and, for ``auto``, where the model is uncertain). Errors name the
-        image ``name`` (a file's path, say).
+        background, and for a filled pixel the chance that it is within
+        ``calibration_.tolerance`` of the truth, learned on held-out training
+        faces (:mod:`facefill.calibration`). Errors name the image ``name`` (a file's path, say).
         """
         method = get_method(method)
         depth, replaced = self._given(image, name, mask)
@@ -170,6 +182,8 @@ class FaceModel:
             depth[replaced] = np.nan
         unknown = ~np.isfinite(depth)
         result = np.array(image, copy=True)
+        if return_confidence:
+            self.check_confidence(method)
         if not unknown.any():
             return (result, np.ones(result.shape, dtype=np.float32)) if return_confidence else result
         filled = method.run(depth, unknown, self.frame_, self.prior_)
@@ -178,7 +192,21 @@ class FaceModel:
         result[replaced & ~write] = self.missing_value_  # replaced, and judged background: removed
         if not return_confidence:
             return result
-        return result, filled.confidence().astype(np.float32)
+        confidence = np.where(unknown, 0.0, 1.0).astype(np.float32)
+        confidence[write] = self.calibration_.confidence(method.name, filled.uncertainty()[write])
+        return result, confidence
+
+    def check_confidence(self, method: "str | Method" = "auto") -> None:
+        """``InvalidParameterError`` unless this model knows what ``method``'s confidence means
+        (a command checks this before it fills anything)."""
+        self._fitted()
+        method = get_method(method)
+        if self.calibration_ is None:
+            raise InvalidParameterError(
+                "this model has no calibrated confidence (it was fitted on fewer than 3 faces, or by a facefill "
+                "before confidences were calibrated); train it again on 3 or more faces"
+            )
+        self.calibration_.confidence(method.name, np.zeros(0))
 
     def find_occluders(self, image: np.ndarray, name: str = "image", mask: "np.ndarray | None" = None) -> np.ndarray:
         """(H, W) bool: the observed pixels of ``image`` that something in front of the face
@@ -209,7 +237,12 @@ class FaceModel:
     def save(self, path: str | os.PathLike) -> None:
         """Write the model to ``path`` (an ``.npz`` file), atomically."""
         self._fitted()
-        write_model(path, ModelContents(self.get_params(), self.frame_, self.prior_, self.dtype_, self.missing_value_, self.n_images_))
+        write_model(
+            path,
+            ModelContents(
+                self.get_params(), self.frame_, self.prior_, self.dtype_, self.missing_value_, self.n_images_, self.calibration_
+            ),
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "FaceModel":

@@ -22,6 +22,7 @@ from tokenize import TokenError
 import numpy as np
 
 from .atomic import atomic_output
+from .calibration import Calibration
 from .checks import check_missing_value
 from .depth import MAX_DEPTH, SUPPORTED_DTYPES
 from .errors import ModelFileError
@@ -33,7 +34,7 @@ from .training import AVERAGES
 FORMAT_VERSION = 1
 FORMAT_TAG = "facefill-model"
 #: The estimator's parameters kept in the ``settings`` field (``average`` and ``batch_size`` have their own).
-_SETTINGS = ("n_components", "noise", "mirror_weight", "chunk_size")
+_SETTINGS = ("n_components", "noise", "mirror_weight", "chunk_size", "tolerance")
 #: The prior's fields, by their names in the file (``prior_NAME``).
 _PRIOR_ARRAYS = ("components", "variances", "domain")
 _PRIOR_SCALARS = ("depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach", "locality", "residual_spread")
@@ -49,6 +50,7 @@ class ModelContents:
     dtype: np.dtype
     missing_value: float
     n_images: int
+    calibration: Calibration | None = None
 
 
 def write_model(path: str | os.PathLike, contents: ModelContents) -> None:
@@ -75,6 +77,8 @@ def write_model(path: str | os.PathLike, contents: ModelContents) -> None:
         arrays[f"prior_{name}"] = np.asarray(getattr(prior, name))
     if prior.ridge_spread is not None:
         arrays["prior_ridge_spread"] = prior.ridge_spread
+    if contents.calibration is not None:
+        arrays["calibration"] = np.array(contents.calibration.to_json())
     with atomic_output(path) as handle:
         np.savez_compressed(handle, **arrays)
 
@@ -161,7 +165,9 @@ def _contents(fields: dict) -> ModelContents:
         else None,
     )
     missing_value = check_missing_value(float(fields["missing_value"]), dtype)
-    return ModelContents(settings, frame, prior, dtype, missing_value, int(fields["n_images"]))
+    # absent from the files of facefill before calibrated confidences, which still read
+    calibration = Calibration.from_json(str(fields["calibration"])) if "calibration" in fields else None
+    return ModelContents(settings, frame, prior, dtype, missing_value, int(fields["n_images"]), calibration)
 
 
 #: Largest magnitude a depth (or a depth-like field) of a model may have.

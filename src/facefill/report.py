@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .atomic import atomic_output
+from .depth import depth_units
 
 BACKGROUND = np.array([255, 255, 255], dtype=np.uint8)
 
@@ -118,7 +119,7 @@ def depth_sheet(images: Sequence[tuple[str, np.ndarray]], missing_value: float |
     height = max(image.shape[0] for _, image in images)
     if depths:
         low, high = depth_range([values for _, values, _ in depths])
-        units = "levels" if all(dtype.itemsize == 1 for _, _, dtype in depths) else "mm"
+        units = "levels" if all(depth_units(dtype) == "levels" for _, _, dtype in depths) else "mm"
         top += [(_short(name), colorize(values, low, high)) for name, values, _ in depths]
         top.append((f"{low:.4g}-{high:.4g} {units}", colour_bar(height, low, high, lambda v: colorize(v, low, high))))
     if confidences:

@@ -217,6 +217,7 @@ def write_faces(
     seed: int = 0,
     chunk: int = WRITE_CHUNK,
     holes: Sequence[str] = (),
+    on_progress=None,
     **options,
 ) -> list[Path]:
     """Write ``count`` synthetic faces into the folder ``out`` (``face-0000.png``, ...; ``.tif``
@@ -233,7 +234,8 @@ def write_faces(
     The settings are checked before any file is written, and no file is ever
     overwritten. Faces are made ``chunk`` at a time, each chunk from its own
     seed, so that memory does not grow with ``count``; the first chunk is
-    ``make_faces(chunk, ..., seed)``'s own.
+    ``make_faces(chunk, ..., seed)``'s own. ``on_progress``, if given, is called with
+    ``"writing faces"``, the faces written and ``count`` (for progress).
     """
     make_faces(1, shape=shape, dtype=dtype, seed=seed, **options)  # checks the settings
     for family in holes:
@@ -245,6 +247,8 @@ def write_faces(
     existing = next((path for path in planned if path.exists()), None)
     if existing is not None:
         raise OutputPathError(f"{existing} exists; synth never overwrites a file: choose an empty folder")
+    report = on_progress if on_progress is not None else (lambda stage, done, total: None)
+    report("writing faces", 0, count)
     for start in range(0, count, chunk):
         faces = make_faces(min(chunk, count - start), shape=shape, dtype=dtype, seed=[seed, start] if start else seed, **options)
         for i, face in enumerate(faces, start=start):
@@ -255,4 +259,5 @@ def write_faces(
                 holed[hidden] = MISSING[dtype]
                 write_depth(Path(out) / "holed" / family / names[i], holed)
                 write_depth(Path(out) / "masks" / family / names[i].replace(".tif", ".png"), hidden.astype(np.uint8) * 255)
+        report("writing faces", start + len(faces), count)
     return paths

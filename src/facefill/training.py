@@ -7,13 +7,14 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .calibration import CALIBRATION_FOLDS, Calibration, calibrate
 from .checks import stack_images
 from .depth import to_float
 from .errors import NothingObservedError
 from .frame import FaceFrame
 from .prior import FaceStatistics, PCAPrior, learn_prior
 from .prior.learn import MAX_COMPONENTS, SAMPLE_FACES
-from .tuning import choose_settings, residual_statistics
+from .tuning import MAX_CV_FOLDS, SPREAD_FOLDS, choose_settings, residual_statistics
 
 AVERAGES = ("mean", "running")
 
@@ -26,8 +27,9 @@ def learn(
     chunk_size: int = 128,
     prior_settings: dict | None = None,
     sample_faces: int = SAMPLE_FACES,
-    on_step: Callable[[str], None] | None = None,
-) -> tuple[FaceFrame, PCAPrior]:
+    on_progress: Callable[[str, int, int], None] | None = None,
+    tolerance: float | None = None,
+) -> tuple[FaceFrame, PCAPrior, Calibration | None]:
     """The frame and the prior of ``faces`` (a sequence of (H, W) images of one size and dtype).
 
     Two passes, ``chunk_size`` faces at a time: the first counts where faces
@@ -36,10 +38,17 @@ def learn(
     (:func:`facefill.tuning.choose_settings`; ``prior_settings`` holds its
     ``n_components``, ``noise`` and ``mirror_weight``, each ``"auto"`` by
     default). At most ``sample_faces`` faces, evenly spread, are held for the
-    gap imputation and the cross-validation. ``on_step``, if given, is called with a line
-    saying what comes next (for progress).
+    gap imputation, the cross-validation and the confidence's calibration
+    (:func:`facefill.calibration.calibrate`, within ``tolerance``; None: its default).
+    ``on_progress``, if given, is called with a stage's name, the work done and the work in
+    all (faces in the passes, held-out faces after), 0 as each stage starts.
     """
-    say = on_step if on_step is not None else (lambda text: None)
+    report = on_progress if on_progress is not None else (lambda stage, done, total: None)
+
+    def stage(name: str, total: int):
+        report(name, 0, total)
+        return lambda done, total: report(name, done, total)
+
     first = np.asarray(faces[0])
     # running-average batches must not straddle chunks
     step = max(1, chunk_size // batch_size) * batch_size if average == "running" else chunk_size
@@ -51,11 +60,12 @@ def learn(
 
     statistics = FaceStatistics(len(faces), first.shape, sample_faces)
     running = None
-    say(f"pass 1 of 2: where {len(faces)} faces are face, and their average")
+    advance = stage("pass 1 of 2: where the faces are, their average", len(faces))
     for start, depths in chunks():
         statistics.add(depths, start)
         if average == "running":
             running = running_intersection_average(depths, batch_size, running)
+        advance(start + len(depths), len(faces))
     count = statistics.face_count
     if not count.any():
         raise NothingObservedError("every pixel of every training image is missing; there is no face to learn")
@@ -66,20 +76,31 @@ def learn(
         mean_face = running
     settings = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", **(prior_settings or {})}
     n_components = settings["n_components"]
-    say("pass 2 of 2: the shape prior's components")
-    learned = learn_prior(statistics, chunks, MAX_COMPONENTS if n_components == "auto" else int(n_components))
-    if "auto" in settings.values():
-        say(f"choosing the prior's settings by cross-validation on {len(learned.sample)} faces")
-    prior = replace(learned.prior, **choose_settings(learned.sample, learned.sample_rows, learned.prior, **settings))
-    say("how far held-out faces stray from the prior (for --occluders)")
-    prior = replace(prior, **residual_statistics(learned.sample, learned.sample_rows, prior))
+    advance = stage("pass 2 of 2: the shape prior's components", len(faces))
+
+    def counted_chunks():
+        for start, depths in chunks():
+            yield start, depths
+            advance(start + len(depths), len(faces))
+
+    learned = learn_prior(statistics, counted_chunks, MAX_COMPONENTS if n_components == "auto" else int(n_components))
+    sample, rows = learned.sample, learned.sample_rows
+    folds = len(sample) if len(sample) >= 3 else 0
+    chosen = "auto" in settings.values()  # else nothing is cross-validated
+    advance = stage("choosing the prior's settings: faces held out", min(folds, MAX_CV_FOLDS)) if chosen else None
+    prior = replace(learned.prior, **choose_settings(sample, rows, learned.prior, **settings, on_fold=advance))
+    advance = stage("how far faces stray from the prior (for --occluders): faces held out", min(folds, SPREAD_FOLDS))
+    prior = replace(prior, **residual_statistics(sample, rows, prior, on_fold=advance))
     frame = FaceFrame(
         average=mean_face,
         frequency=count / len(faces),
         template=prior.mean,
         symmetric_frequency=statistics.frequency,
     )
-    return frame, prior
+    advance = stage("what a confidence means: faces held out and filled", min(folds, CALIBRATION_FOLDS))
+    integer = np.dtype(first.dtype).kind in "iu"
+    calibration = calibrate(sample, rows, frame, prior, tolerance, integer, on_fold=advance)
+    return frame, prior, calibration
 
 
 def running_intersection_average(depths: np.ndarray, batch_size: int, average: np.ndarray | None = None) -> np.ndarray:

@@ -40,7 +40,9 @@ FALLBACK_MIRROR_WEIGHT = 0.5
 SPREAD_FOLDS = 10
 
 
-def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mirror_weight, families=None, seed=0) -> dict:
+def choose_settings(
+    sample, sample_rows, like: PCAPrior, n_components, noise, mirror_weight, families=None, seed=0, on_fold=None
+) -> dict:
     """The fit settings: each given one as it is, each ``"auto"`` one cross-validated.
 
     Parameters
@@ -58,6 +60,8 @@ def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mi
         thin ones are not yet weighed in the choice).
     seed : int
         Seed of the masks.
+    on_fold : callable, optional
+        Called with (folds done, folds in all) after each held-out face (for progress).
 
     Returns
     -------
@@ -75,7 +79,7 @@ def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mi
         grid_w = list(MIRROR_WEIGHT_GRID) if mirror_weight == "auto" else [float(mirror_weight)]
         one_thread = OneBlasThread()  # small systems, as in auto: more threads only slow them
         with one_thread():
-            errors = cross_validate(sample, sample_rows, like, grid_k, grid_noise, grid_w, families, seed)
+            errors = cross_validate(sample, sample_rows, like, grid_k, grid_noise, grid_w, families, seed, on_fold)
         best = np.unravel_index(np.nanargmin(errors), errors.shape)
         chosen_k, chosen_noise, chosen_weight = grid_k[best[0]], grid_noise[best[1]], grid_w[best[2]]
         cv_error = float(errors[best])
@@ -87,7 +91,7 @@ def choose_settings(sample, sample_rows, like: PCAPrior, n_components, noise, mi
     }
 
 
-def cross_validate(depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, families, seed) -> np.ndarray:
+def cross_validate(depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, families, seed, on_fold=None) -> np.ndarray:
     """Mean absolute error on hidden face pixels for every (k, noise, mirror weight) setting,
     shape ``(len(grid_k), len(grid_noise), len(grid_w))``.
 
@@ -98,7 +102,7 @@ def cross_validate(depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, fam
     """
     totals = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
     cases = 0
-    for i, fold in held_out_folds(depths, rows, like, max(grid_k), MAX_CV_FOLDS):
+    for i, fold in held_out_folds(depths, rows, like, max(grid_k), MAX_CV_FOLDS, on_fold):
         truth = depths[i]
         face = np.isfinite(truth)
         for family in families:
@@ -111,14 +115,18 @@ def cross_validate(depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, fam
     return totals / max(cases, 1)
 
 
-def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int):
+def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int, on_fold=None):
     """For up to ``count`` faces of ``depths`` (evenly spread): ``(i, prior)``, the prior learned
-    from ``rows`` without face ``i`` and its mirror image (see :func:`fold_prior`)."""
+    from ``rows`` without face ``i`` and its mirror image (see :func:`fold_prior`). ``on_fold``,
+    if given, is called with (folds done, folds in all) as the caller asks for the next fold."""
     n = len(depths)
-    for i in np.unique(np.linspace(0, n - 1, min(n, count)).round().astype(int)):
+    held_out = np.unique(np.linspace(0, n - 1, min(n, count)).round().astype(int))
+    for done, i in enumerate(held_out):
         keep = np.ones(len(rows), dtype=bool)
         keep[[i, i + n]] = False
         yield int(i), fold_prior(rows[keep], like, max_components)
+        if on_fold is not None:
+            on_fold(done + 1, len(held_out))
 
 
 def fold_prior(rows: np.ndarray, like: PCAPrior, max_components: int) -> PCAPrior:
@@ -204,7 +212,7 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
     return errors
 
 
-def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAPrior) -> dict:
+def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAPrior, on_fold=None) -> dict:
     """How far new faces stray from ``prior``'s fit to them, learned on held-out faces of the
     ``sample`` (each fitted by a prior learned without it, with ``prior``'s settings): what
     occluder detection (``facefill.fill.occluders``) measures an occluder against.
@@ -215,7 +223,7 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
     each pixel, of the thin structures nearer than their surroundings the faces have there,
     ``fill.occluders.ridges``; spread by a pixel, as faces' features move by that much).
     ``sample`` and ``sample_rows`` are as for :func:`choose_settings`; with fewer than 3
-    faces, the depth scale and no ridges.
+    faces, the depth scale and no ridges. ``on_fold`` as for :func:`choose_settings`.
     """
     n = len(sample)
     shape = prior.domain.shape
@@ -223,7 +231,7 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
         return {"residual_spread": prior.depth_scale, "ridge_spread": np.zeros(shape, dtype=np.float32)}
     nearer = nearer_direction(prior.mean, prior.symmetric_outline)
     residuals, ridge_sum, ridge_count = [], np.zeros(shape), np.zeros(shape)
-    for i, fold in held_out_folds(sample, sample_rows, prior, prior.n_components, SPREAD_FOLDS):
+    for i, fold in held_out_folds(sample, sample_rows, prior, prior.n_components, SPREAD_FOLDS, on_fold):
         face = sample[i]
         observed = np.isfinite(face)
         scale = face_width(observed) / REFERENCE_FACE_WIDTH

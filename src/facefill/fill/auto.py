@@ -29,7 +29,7 @@ BLEND_SCREENING = 1e-3
 #: Weight of mirrored observed pixels in the blend, times the prior's mirror weight, in a thick hole.
 MIRROR_BLEND_WEIGHT = 0.05
 #: Reach (pixels) over which the blend's trust in the border fades into the prior's uncertainty.
-CONFIDENCE_REACH = 6.0
+UNCERTAINTY_REACH = 6.0
 #: Background within this distance of the fill region (pixels of a face of the reference width)
 #: is solved with it, free (no value is imposed there), so that the correction continues the
 #: border's slope past the outline instead of being held at a value. Leave-one-out on the sample
@@ -116,7 +116,7 @@ def fill_auto(depth: np.ndarray, unknown: np.ndarray, frame: FaceFrame, prior) -
         observed, predicted.symmetric_outline, centre, axis_angle, margin=CUT_MARGIN * scale, depth=depth, rays=frame.rays
     )
     values = blended_fill(depth, predicted.values, predicted.mirrored, face, prior.mirror_weight, scale)
-    return Filled(values, lambda: _confidence(observed, face, predicted, prior))
+    return Filled(values, lambda: _uncertainty(observed, predicted, prior))
 
 
 def blended_fill(depth, prediction, mirrored, face, mirror_weight: float, scale: float) -> np.ndarray:
@@ -200,13 +200,11 @@ def predict(depth: np.ndarray, frame: FaceFrame, fit) -> Prediction:
     )
 
 
-def _confidence(observed: np.ndarray, face: np.ndarray, predicted: Prediction, prior) -> np.ndarray:
-    """Near the border the blend trusts the observed pixels; far inside, the prior's uncertainty."""
+def _uncertainty(observed: np.ndarray, predicted: Prediction, prior) -> np.ndarray:
+    """Near the border the blend trusts the observed pixels; far inside, the prior's spread (in
+    units of the prior's depth scale)."""
     spread = predicted.fit.spread()
     if not predicted.identity:
         spread = warp_to_image(spread, predicted.transform, fill="nearest")
     distance = ndimage.distance_transform_edt(~observed)
-    uncertainty = spread * (1 - np.exp(-distance / CONFIDENCE_REACH))
-    result = np.where(observed, 1.0, 0.0)
-    result[face] = 1.0 / (1.0 + uncertainty[face] / prior.depth_scale)
-    return result
+    return spread * (1 - np.exp(-distance / UNCERTAINTY_REACH)) / prior.depth_scale

@@ -13,18 +13,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..frame import FaceFrame
     from ..prior import Prior
 
-#: For methods without a model of their own uncertainty: confidence falls by 1/e per this many
-#: pixels of distance from the observed pixels.
-DISTANCE_CONFIDENCE_REACH = 10.0
-
 
 @dataclass
 class Filled:
-    """A fill's values (float, NaN where nothing was filled) and how to compute its per-pixel
-    confidence in [0, 1] (1 observed, 0 background), on demand."""
+    """A fill's values (float, NaN where nothing was filled) and how to rate its filled pixels,
+    on demand: an (H, W) uncertainty score, read at the filled pixels only, higher where the
+    fill may be further off. A score has no unit of its own: ``facefill.calibration`` learns
+    what it means (the chance of an error within a tolerance) per method."""
 
     values: np.ndarray
-    confidence: Callable[[], np.ndarray]
+    uncertainty: Callable[[], np.ndarray]
 
 
 FillFunction = Callable[[np.ndarray, np.ndarray, "FaceFrame", "Prior"], Union[np.ndarray, Filled]]
@@ -47,19 +45,8 @@ class Method:
     fill: FillFunction
 
     def run(self, depth: np.ndarray, unknown: np.ndarray, frame: "FaceFrame", prior: "Prior") -> Filled:
-        """The fill, with a confidence that falls with the distance to observed pixels unless the
-        method rates its own."""
+        """The fill, rated by the distance to the observed pixels unless the method rates its own."""
         outcome = self.fill(depth, unknown, frame, prior)
         if isinstance(outcome, Filled):
             return outcome
-        return Filled(outcome, partial(distance_confidence, unknown, outcome))
-
-
-def distance_confidence(unknown: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """1 at observed pixels, 0 where nothing was filled, and a filled pixel's confidence falling
-    with its distance to the observed pixels."""
-    filled = unknown & np.isfinite(values)
-    confidence = np.where(unknown, 0.0, 1.0)
-    distance = ndimage.distance_transform_edt(unknown)[filled]
-    confidence[filled] = np.exp(-distance / DISTANCE_CONFIDENCE_REACH)
-    return confidence
+        return Filled(outcome, partial(ndimage.distance_transform_edt, unknown))

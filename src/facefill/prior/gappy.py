@@ -233,6 +233,6 @@ class PCAFit:
         """Standard deviation of a new observation at each pixel of the frame."""
         prior = self.prior
         k = len(self.gappy.coefficients)
-        basis = np.concatenate([np.ones((1, prior.domain.size)), prior.components[:k].reshape(k, -1)], axis=0)
+        basis = np.concatenate([np.ones((1, prior.domain.size)), prior.components[:k].reshape(k, prior.domain.size)], axis=0)
         spread = np.einsum("ip,ij,jp->p", basis, self.gappy.precision_inverse, basis)
         return (prior.noise * np.sqrt(1.0 + np.clip(spread, 0, None))).reshape(prior.domain.shape)
