@@ -70,3 +70,28 @@ def test_ridges_are_thin_structures_nearer_than_their_surroundings():
     standing_out[2:10, 2:10] = 4.0  # a wide plateau
     found = ridges(standing_out, 1.0)
     assert (found[15, 6:24] == 4.0).all() and np.abs(found[3:9, 3:9]).max() == 0.0
+
+
+def test_the_outline_is_no_ridge_and_a_strand_is_found_up_to_it():
+    standing_out = np.full((30, 30), 0.5)  # a face standing out a little everywhere ...
+    standing_out[:, 19] = 2.0  # ... and more at its rim, where the fit is the outline's
+    standing_out[:, 20:] = np.nan  # the background beyond its outline
+    standing_out[15, 5:19] = 4.0  # a strand that runs into the outline
+    found = ridges(standing_out, 1.0)
+    assert np.abs(np.delete(found[:, 19], 15)).max() == 0.0  # the rim is not thin: the background is no edge
+    assert (found[15, 6:19] == 3.5).all()
+
+
+def test_a_hair_strand_reaching_the_outline_is_found_there(faces8, model8):
+    face = faces8[0]
+    observed = face != 255
+    rows = np.flatnonzero(observed.any(axis=1))
+    row = rows[len(rows) // 4]  # across the forehead, from the outline inwards
+    left = np.flatnonzero(observed[row])[0]
+    strand = np.zeros(face.shape, bool)
+    strand[row : row + 2, left : left + 25] = True
+    occluded = face.copy()
+    occluded[strand] = to_dtype(face[strand] + LEVELS_PER_MM * 4.0, face.dtype, 255)
+    found = model8.find_occluders(occluded)
+    assert found[strand].mean() > 0.9
+    assert found[row : row + 2, left : left + 3].mean() >= 0.8  # the pixels at the outline too

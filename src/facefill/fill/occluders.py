@@ -11,7 +11,8 @@ taken for an occluder:
 2. **Regions** that stand :data:`CORE_SPREADS` training residual spreads nearer
    than the fitted face over at least :data:`MIN_CORE_AREA` pixels (away from
    the outline, where the fit is the outline's) are occluders, together with
-   the pixels around them at least :data:`REGION_SPREADS` nearer.
+   the pixels around them at least :data:`REGION_SPREADS` nearer (a thick one,
+   :data:`THICK_REGION_SPREADS`).
 3. **Thin structures** (hair strands, frames) need not stand out from the
    fitted face by much, but they stand out from their surroundings more than
    the training faces' own ridges do there: what a grey opening of
@@ -52,6 +53,13 @@ REGION_SPREADS = 3.0
 MIN_CORE_AREA = 150.0
 #: Core pixels are at least this far inside the outline (pixels of a reference face).
 RIM_GUARD = 4.0
+#: A region whose core is thick (some core pixel this far, in pixels of a reference face, from
+#: the core's edge: a hand, not a glasses frame) also takes in the pixels connected to it that
+#: stand THICK_REGION_SPREADS nearer: its rounded edge, nearer by a few millimetres only. Sample
+#: faces held out, hands painted: recall 0.967 -> 0.994, the fill's error 1.61 -> 1.29 times that
+#: of the same pixels given as missing; growing every region so took glasses' precision 0.90 -> 0.80.
+THICK_CORE = 3.0
+THICK_REGION_SPREADS = 2.0
 #: What was found is grown this far (pixels of a reference face) into pixels at least
 #: EDGE_SPREADS nearer than the fitted face: a sensor blurs an occluder's edge, and an occluder
 #: pixel left in costs the fill far more than a face pixel filled again.
@@ -89,15 +97,25 @@ def find_occluders(depth: np.ndarray, frame: FaceFrame, prior) -> np.ndarray:
     scale = face_width(observed) / REFERENCE_FACE_WIDTH
     ridge_spread = prior.ridge_spread if fitted.identity else warp_to_image(prior.ridge_spread, fitted.transform, fill="nearest")
     to_outline = ndimage.distance_transform_edt(observed) / scale  # in pixels of a reference face
-    found = _regions(standing_out, to_outline, spread, scale) | _thin_structures(standing_out, to_outline, ridge_spread, spread, scale)
+    found = _regions(standing_out, to_outline, spread, scale) | _thin_structures(standing_out, ridge_spread, spread, scale)
     return _with_edges(found, standing_out, spread, scale)
 
 
 def ridges(standing_out: np.ndarray, scale: float) -> np.ndarray:
     """What a grey opening :data:`THIN_WIDTH` wide (for a face ``scale`` times the reference
-    width) removes from how far each pixel stands out (NaN where not observed, taken as 0):
-    structures thinner than that, nearer than their surroundings."""
-    values = np.where(np.isfinite(standing_out), standing_out, 0.0)
+    width) removes from how far each pixel stands out (NaN where not observed): structures
+    thinner than that, nearer than their surroundings.
+
+    A pixel not observed takes the value of the nearest observed one, so that the outline is no
+    edge: taken as 0 there, every pixel of the rim standing out a little was a ridge, and hair
+    strands that reach the outline could only be looked for 2 px inside it (sample faces held
+    out, hair strands painted: recall 0.89 -> 0.97, a clean face's pixels flagged 0.34 -> 0.38 %).
+    """
+    observed = np.isfinite(standing_out)
+    values = np.where(observed, standing_out, 0.0)
+    if observed.any() and not observed.all():
+        nearest = ndimage.distance_transform_edt(~observed, return_distances=False, return_indices=True)
+        values = values[tuple(nearest)]
     width = max(3, int(round(THIN_WIDTH * scale)) | 1)
     return values - ndimage.grey_opening(values, size=(width, width))
 
@@ -112,7 +130,12 @@ def _regions(standing_out: np.ndarray, to_outline: np.ndarray, spread: float, sc
         return np.zeros(observed.shape, dtype=bool)
     keep = np.zeros(count + 1, dtype=bool)
     keep[1:] = ndimage.sum(core, labels, index=np.arange(1, count + 1)) >= MIN_CORE_AREA * scale**2
-    return keep[labels]
+    found = keep[labels]
+    thick = ndimage.binary_erosion(core & found, iterations=max(1, int(round(THICK_CORE * scale))))
+    if thick.any():
+        wide, _ = ndimage.label(values > THICK_REGION_SPREADS * spread)
+        found |= np.isin(wide, np.unique(wide[thick]))
+    return found
 
 
 def _with_edges(found: np.ndarray, standing_out: np.ndarray, spread: float, scale: float) -> np.ndarray:
@@ -124,14 +147,11 @@ def _with_edges(found: np.ndarray, standing_out: np.ndarray, spread: float, scal
     return found | edge
 
 
-def _thin_structures(
-    standing_out: np.ndarray, to_outline: np.ndarray, ridge_spread: np.ndarray, spread: float, scale: float
-) -> np.ndarray:
+def _thin_structures(standing_out: np.ndarray, ridge_spread: np.ndarray, spread: float, scale: float) -> np.ndarray:
     """Thin structures nearer than their surroundings, by more than faces' own ridges there
-    (step 3 of the module docstring)."""
-    inside = to_outline > RIM_GUARD / 2
+    (step 3 of the module docstring), up to the outline."""
     typical = np.fmax(ridge_spread, RIDGE_FLOOR * spread)
-    candidates = inside & (ridges(standing_out, scale) > THIN_SPREADS * typical)
+    candidates = np.isfinite(standing_out) & (ridges(standing_out, scale) > THIN_SPREADS * typical)
     labels, count = ndimage.label(candidates, structure=np.ones((3, 3)))
     if count == 0:
         return candidates
