@@ -504,9 +504,10 @@ def test_reconstruct_without_a_model_trains_on_faces_rendered_in_the_inputs_fram
     faces = make_faces(2, shape=(80, 70), dtype="uint16", seed=6)
     for i, face in enumerate(faces):
         write_depth(tmp_path / "in" / f"{i}.png", with_hole(face, slice(30, 45), slice(25, 45), 0))
-    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--workers", "1")
+    result = run("reconstruct", tmp_path / "in", "--out", tmp_path / "out", "--workers", "1", "--confidence", tmp_path / "c")
     assert result.exit_code == 0, result.stderr
     assert "note: no --model: training on faces rendered in the inputs' frame" in result.stderr
+    assert "mm of the truth (learned on held-out rendered faces, not yours)" in result.stderr
     assert "a model of 12 faces rendered from the ICT Face Model Light" in result.stderr
     assert "depth in millimetres, nearer is smaller" in result.stderr
     for i, face in enumerate(faces):

@@ -293,11 +293,10 @@ def _training_summary(estimator: FaceModel) -> list[str]:
     ] + ([_confidence_meaning(estimator)] if estimator.calibration_ is not None else [])
 
 
-def _confidence_meaning(estimator: FaceModel) -> str:
+def _confidence_meaning(estimator: FaceModel, faces: str = "held-out faces") -> str:
     return (
         f"confidence: the chance that a filled pixel is within {estimator.calibration_.tolerance:g} "
-        f"{depth_units(estimator.dtype_)} of the truth "
-        "(learned on held-out faces)"
+        f"{depth_units(estimator.dtype_)} of the truth (learned on {faces})"
     )
 
 
@@ -362,7 +361,8 @@ def _reconstruct(
         face_model = _pretrained([source for source, _ in pairs])
     if confidence is not None:
         face_model.check_confidence(method)
-        _echo(f"note: {_confidence_meaning(face_model)}", err=True)
+        faces = "held-out faces" if model is not None else "held-out rendered faces, not yours"
+        _echo(f"note: {_confidence_meaning(face_model, faces)}", err=True)
     with _progress(len(pairs), "reconstructing", quiet) as advance:
         try:
             summary = batch.reconstruct_files(
