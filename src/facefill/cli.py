@@ -280,7 +280,7 @@ def _auto_or_float(option: str, text: str):
 
 def _training_summary(estimator: FaceModel) -> list[str]:
     """What ``train`` learned, in a few lines: how complete the faces were, the prior's settings
-    and their cross-validated error, and the unit occluders are measured in."""
+    and their cross-validated error, the unit occluders are measured in and what a confidence means."""
     prior, outline = estimator.prior_, estimator.outline_
     missing = float(np.mean(1 - estimator.frequency_[outline])) if outline.any() else 0.0
     chosen = "chosen by cross-validation" if np.isfinite(prior.cv_error) else "as given"

@@ -7,14 +7,14 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .calibration import CALIBRATION_FOLDS, Calibration, calibrate
+from .calibration import Calibration, calibrate
 from .checks import stack_images
 from .depth import to_float
 from .errors import NothingObservedError
 from .frame import FaceFrame
 from .prior import FaceStatistics, PCAPrior, learn_prior
 from .prior.learn import MAX_COMPONENTS, SAMPLE_FACES
-from .tuning import MAX_CV_FOLDS, SPREAD_FOLDS, choose_settings, residual_statistics
+from .tuning import choose_settings, residual_statistics
 
 AVERAGES = ("mean", "running")
 
@@ -30,7 +30,8 @@ def learn(
     on_progress: Callable[[str, int, int], None] | None = None,
     tolerance: float | None = None,
 ) -> tuple[FaceFrame, PCAPrior, Calibration | None]:
-    """The frame and the prior of ``faces`` (a sequence of (H, W) images of one size and dtype).
+    """The frame, the prior and the confidence's calibration of ``faces`` (a sequence of (H, W)
+    images of one size and dtype).
 
     Two passes, ``chunk_size`` faces at a time: the first counts where faces
     are (and the average face), the second learns the prior
@@ -45,8 +46,8 @@ def learn(
     """
     report = on_progress if on_progress is not None else (lambda stage, done, total: None)
 
-    def stage(name: str, total: int):
-        report(name, 0, total)
+    def stage(name: str):
+        """The stage's ``on_fold``-like callback: (done, in all), 0 as it starts."""
         return lambda done, total: report(name, done, total)
 
     first = np.asarray(faces[0])
@@ -60,7 +61,8 @@ def learn(
 
     statistics = FaceStatistics(len(faces), first.shape, sample_faces)
     running = None
-    advance = stage("pass 1 of 2: where the faces are, their average", len(faces))
+    advance = stage("pass 1 of 2: where the faces are, their average")
+    advance(0, len(faces))
     for start, depths in chunks():
         statistics.add(depths, start)
         if average == "running":
@@ -76,7 +78,8 @@ def learn(
         mean_face = running
     settings = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", **(prior_settings or {})}
     n_components = settings["n_components"]
-    advance = stage("pass 2 of 2: the shape prior's components", len(faces))
+    advance = stage("pass 2 of 2: the shape prior's components")
+    advance(0, len(faces))
 
     def counted_chunks():
         for start, depths in chunks():
@@ -85,11 +88,10 @@ def learn(
 
     learned = learn_prior(statistics, counted_chunks, MAX_COMPONENTS if n_components == "auto" else int(n_components))
     sample, rows = learned.sample, learned.sample_rows
-    folds = len(sample) if len(sample) >= 3 else 0
-    chosen = "auto" in settings.values()  # else nothing is cross-validated
-    advance = stage("choosing the prior's settings: faces held out", min(folds, MAX_CV_FOLDS)) if chosen else None
+    # the held-out stages say how far they are as their folds go (tuning.held_out_folds)
+    advance = stage("choosing the prior's settings: faces held out")
     prior = replace(learned.prior, **choose_settings(sample, rows, learned.prior, **settings, on_fold=advance))
-    advance = stage("how far faces stray from the prior (for --occluders): faces held out", min(folds, SPREAD_FOLDS))
+    advance = stage("how far faces stray from the prior (for --occluders): faces held out")
     prior = replace(prior, **residual_statistics(sample, rows, prior, on_fold=advance))
     frame = FaceFrame(
         average=mean_face,
@@ -97,7 +99,7 @@ def learn(
         template=prior.mean,
         symmetric_frequency=statistics.frequency,
     )
-    advance = stage("what a confidence means: faces held out and filled", min(folds, CALIBRATION_FOLDS))
+    advance = stage("what a confidence means: faces held out and filled")
     integer = np.dtype(first.dtype).kind in "iu"
     calibration = calibrate(sample, rows, frame, prior, tolerance, integer, on_fold=advance)
     return frame, prior, calibration

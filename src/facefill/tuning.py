@@ -118,9 +118,12 @@ def cross_validate(depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, fam
 def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int, on_fold=None):
     """For up to ``count`` faces of ``depths`` (evenly spread): ``(i, prior)``, the prior learned
     from ``rows`` without face ``i`` and its mirror image (see :func:`fold_prior`). ``on_fold``,
-    if given, is called with (folds done, folds in all) as the caller asks for the next fold."""
+    if given, is called with (folds done, folds in all) first and as the caller asks for the
+    next fold."""
     n = len(depths)
     held_out = np.unique(np.linspace(0, n - 1, min(n, count)).round().astype(int))
+    if on_fold is not None:
+        on_fold(0, len(held_out))
     for done, i in enumerate(held_out):
         keep = np.ones(len(rows), dtype=bool)
         keep[[i, i + n]] = False
