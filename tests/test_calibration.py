@@ -71,6 +71,6 @@ def test_a_model_of_too_few_faces_has_no_confidence_to_give(faces8):
 
 def test_an_uncalibrated_method_is_named():
     calibration = Calibration(1.0, {"auto": (np.array([0.0, 1.0]), np.array([0.9, 0.5]))})
-    np.testing.assert_allclose(calibration.confidence("auto", np.array([0.5, 2.0])), [0.7, 0.5])
+    np.testing.assert_allclose(calibration.confidence("auto", np.array([0.5, 2.0, np.nan])), [0.7, 0.5, 0.5])
     with pytest.raises(InvalidParameterError, match="method 'seed' has no calibrated confidence in this model; calibrated: auto"):
         calibration.confidence("seed", np.zeros(1))

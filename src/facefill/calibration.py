@@ -57,7 +57,8 @@ class Calibration:
                 f"calibrated: {', '.join(self.curves) or 'none'}"
             )
         scores, chances = self.curves[method]
-        return np.interp(uncertainty, scores, chances)
+        # a score the method could not give (NaN) is taken as the least sure
+        return np.interp(np.nan_to_num(uncertainty, nan=np.inf), scores, chances)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -120,9 +121,10 @@ def calibrate(
             unknown = ~np.isfinite(given)
             for name, method in METHODS.items():
                 filled = method.run(given, unknown, frame, fold)
-                scored = hidden & np.isfinite(filled.values)
+                uncertainty = filled.uncertainty()
+                scored = hidden & np.isfinite(filled.values) & np.isfinite(uncertainty)
                 values = np.round(filled.values[scored]) if integer else filled.values[scored]
-                scores[name].append(filled.uncertainty()[scored])
+                scores[name].append(uncertainty[scored])
                 errors[name].append(np.abs(values - truth[scored]))
     errors = {name: np.concatenate([np.zeros(0), *values]) for name, values in errors.items()}
     if tolerance is None:
