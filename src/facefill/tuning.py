@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import ndimage
 
-from .fill.auto import OneBlasThread, blend, detail_weight, thickness_share
+from .fill.auto import OneBlasThread, blend, thickness_share
 from .fill.occluders import RIM_GUARD, ridges
 from .frame import REFERENCE_FACE_WIDTH, face_width, mirror, nearer_direction
 from .masks import LARGE_FAMILIES, make_mask, mask_rng
@@ -173,7 +173,7 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
     offset = float(depth[observed].mean())
     # the share of the prediction's fine detail the fill drops at each target pixel
     share = thickness_share(target, observed, scale)
-    dropped = 1 - detail_weight(target, observed, scale, share)[target]
+    dropped = 1 - share[target]
 
     def columns(rows, cols):
         """(k + 1, p) the prediction's columns at pixels: the offset's, then the faded components'."""

@@ -39,27 +39,21 @@ BACKGROUND_BAND = 5.0
 #: How thick a hole must be (how far its deepest pixel is from observed pixels, in pixels of a
 #: reference face) for the prior to matter there: a connected part of the fill region gets the
 #: share 1 - exp(-(thickness / THICKNESS_REACH)**2) of the prior's fine detail, of the mirror's
-#: pull and of the decay. A thin hole's border fixes it better than the prior does (a thin-plate
-#: fill of its border beat the prior there); a thick one needs the prior. The square keeps a hole
-#: 1-2 px deep on its border (1-22 %) and a hole of 6 px or more on the prior (90 % or more).
-#: Leave-one-out on the sample faces and 20 rendered 16-bit faces held out, one mask each:
-#: against 1 - exp(-thickness / 4), midline 0.91 -> 0.89 and 1.40 -> 1.31, band 0.79 and 1.06
-#: -> 1.03, speckle and scratches within 0.01 on both; 3 px and 5 px were worse on the 16-bit
-#: faces' band and midline.
+#: pull and of the decay, if that exceeds THICK_SHARE (a hole 6 px deep or more). A thin hole's
+#: border fixes it better than the prior does: it gets none, a pure thin-plate fill of its
+#: border. Leave-one-out on the sample faces and 20 rendered 16-bit faces held out, two masks
+#: each, against keeping the share in thin holes too (faded towards the outline): scratches
+#: 0.309 -> 0.299 and 0.648 -> 0.636 mm, sample midline 0.995 -> 0.987, speckle 0.606 -> 0.604
+#: mm, 16-bit blobs 1.001 -> 1.007 mm, the rest within 0.001. A thinner threshold (share 0.6)
+#: kept sample scratches at 0.310; THICKNESS_REACH 6 cost 16-bit midline 1.32 -> 1.37.
 THICKNESS_REACH = 4.0
-#: Beyond the background band around a hole whose thickness share exceeds this (6 px deep or
-#: more), the correction is held at 0: a thick hole trusts the prior there, a thin one its border.
-#: Leave-one-out, one mask each, against a free band everywhere: blobs 0.76 -> 0.74 and top
-#: 1.34 -> 1.32 on the sample faces, blobs 1.04 -> 1.02 and top 1.00 -> 0.98 mm on 20 rendered
-#: 16-bit faces held out, thin holes unchanged (anchoring every hole cost sample scratches 0.33 ->
-#: 0.35); sample chin 2.14 -> 2.16.
-ANCHOR_SHARE = 0.9
-#: In a thin hole, the prior's detail also fades towards the face's outline (within this many
-#: pixels of the background, for a reference face): the prior's rim is the training faces', not
-#: this face's. Leave-one-out on the sample faces, with THICKNESS_REACH: scratches 0.33 -> 0.30
-#: and speckle 0.245 -> 0.231 levels (common pixels with biharmonic: 0.303 and 0.230), the large
-#: families within 0.01 (3 px: speckle and scratches 0.01 worse; 5 px: band 0.01 worse).
-RIM_DETAIL_REACH = 4.0
+#: Holes whose thickness share exceeds this are thick: the prior fills them, and beyond the
+#: background band around them the correction is held at 0 (a thick hole trusts the prior
+#: there, a thin one its border). Anchoring, leave-one-out, one mask each, against a free band
+#: everywhere: blobs 0.76 -> 0.74 and top 1.34 -> 1.32 on the sample faces, blobs 1.04 -> 1.02
+#: and top 1.00 -> 0.98 mm on 20 rendered 16-bit faces held out, thin holes unchanged (anchoring
+#: every hole cost sample scratches 0.33 -> 0.35); sample chin 2.14 -> 2.16.
+THICK_SHARE = 0.9
 
 
 @dataclass
@@ -126,9 +120,9 @@ def blended_fill(depth, prediction, mirrored, face, mirror_weight: float, scale:
     The prediction is bent onto the observed pixels by a thin-plate correction of
     the residuals (observed minus predicted; 0 on the background where :func:`blend`
     holds it), drawn weakly towards the
-    ``mirrored`` depth; and in thin holes the prediction's own fine detail (what
-    a smooth fill of its border misses) is kept only as far as
-    :func:`detail_weight` says.
+    ``mirrored`` depth; the prediction's own fine detail (what a smooth fill of its
+    border misses) is kept as far as the :func:`thickness_share` says: in thin
+    holes not at all, which leaves a thin-plate fill of their border.
     ``facefill.tuning`` scores settings by this fill, by linearity.
     """
     observed = np.isfinite(depth)
@@ -142,20 +136,21 @@ def blended_fill(depth, prediction, mirrored, face, mirror_weight: float, scale:
     )
     detail = shifted - corrections[1]
     values = depth.copy()
-    values[face] = (prediction + corrections[0] - (1 - detail_weight(face, observed, scale, share)) * detail)[face]
+    values[face] = (prediction + corrections[0] - (1 - share) * detail)[face]
     return values
 
 
 def thickness_share(face: np.ndarray, observed: np.ndarray, scale: float) -> np.ndarray:
     """Per pixel of ``face`` (a fill region in a face ``scale`` times the reference width), the
     share of the prior's say that the thickness of its connected part gives it (see
-    :data:`THICKNESS_REACH`); 0 elsewhere."""
+    :data:`THICKNESS_REACH`): 0 in thin parts and elsewhere."""
     distance = ndimage.distance_transform_edt(~observed) / scale
     labels, count = ndimage.label(face)
     thickness = np.zeros(count + 1)
     if count:
         thickness[1:] = ndimage.maximum(distance, labels, index=np.arange(1, count + 1))
-    return np.where(face, 1 - np.exp(-((thickness[labels] / THICKNESS_REACH) ** 2)), 0.0)
+    share = 1 - np.exp(-((thickness[labels] / THICKNESS_REACH) ** 2))
+    return np.where(face & (share > THICK_SHARE), share, 0.0)
 
 
 def blend(face, observed, mirrored_known, mirror_weight: float, scale: float, share: np.ndarray) -> SmoothCorrection:
@@ -163,22 +158,14 @@ def blend(face, observed, mirrored_known, mirror_weight: float, scale: float, sh
     a thin-plate system over the region and the background within :data:`BACKGROUND_BAND` of it,
     which meets the observed values around them, drawn weakly towards the mirrored observed depth
     where ``mirrored_known`` and towards no correction, both by the :func:`thickness_share`
-    ``share``. Around a thick hole (share above :data:`ANCHOR_SHARE`) the background beyond the
+    ``share``. Around a thick hole (share above :data:`THICK_SHARE`) the background beyond the
     band holds the correction at 0; around a thin one it is free."""
     band = max(int(round(BACKGROUND_BAND * scale)), 1)
     solved = face | (ndimage.binary_dilation(face, iterations=band) & ~observed)
-    anchored = ~solved & ~observed & ndimage.binary_dilation(face & (share > ANCHOR_SHARE), iterations=band + 2)
+    anchored = ~solved & ~observed & ndimage.binary_dilation(face & (share > THICK_SHARE), iterations=band + 2)
     return SmoothCorrection(
         solved, observed | anchored, BLEND_SCREENING * share, face & mirrored_known, MIRROR_BLEND_WEIGHT * mirror_weight * share
     )
-
-
-def detail_weight(face: np.ndarray, observed: np.ndarray, scale: float, share: np.ndarray) -> np.ndarray:
-    """Per pixel of ``face``, the share of the prediction's fine detail the fill keeps: the
-    :func:`thickness_share` ``share``, and in thin holes less towards the background (see
-    :data:`RIM_DETAIL_REACH`); 0 elsewhere."""
-    to_background = ndimage.distance_transform_edt(face | observed) / scale
-    return share * (1 - (1 - share) * np.exp(-to_background / RIM_DETAIL_REACH))
 
 
 def predict(depth: np.ndarray, frame: FaceFrame, fit) -> Prediction:
