@@ -49,13 +49,17 @@ class Calibration:
     tolerance: float
     curves: dict[str, tuple[np.ndarray, np.ndarray]]
 
-    def confidence(self, method: str, uncertainty: np.ndarray) -> np.ndarray:
-        """The chance, per pixel, that ``method``'s fill with this ``uncertainty`` is within the tolerance."""
+    def check(self, method: str) -> None:
+        """``InvalidParameterError`` unless ``method``'s uncertainty was calibrated."""
         if method not in self.curves:
             raise InvalidParameterError(
                 f"method {method!r} has no calibrated confidence in this model; "
                 f"calibrated: {', '.join(self.curves) or 'none'}"
             )
+
+    def confidence(self, method: str, uncertainty: np.ndarray) -> np.ndarray:
+        """The chance, per pixel, that ``method``'s fill with this ``uncertainty`` is within the tolerance."""
+        self.check(method)
         scores, chances = self.curves[method]
         # a score the method could not give (NaN) is taken as the least sure
         return np.interp(np.nan_to_num(uncertainty, nan=np.inf), scores, chances)

@@ -565,14 +565,11 @@ def evaluate(
         raise typer.Exit(1)
 
 
-def _number(value: float, digits: int) -> str:
-    """A table cell: the value, or a dash where there is none (as the HTML report shows it)."""
-    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
-
-
 def _print_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from .report import number_cell  # as the HTML report's cells: a dash where there is no number
 
     console = Console(highlight=False, soft_wrap=True)
 
@@ -585,9 +582,9 @@ def _print_summary(result) -> None:
             row = by_family[family]
             table.add_row(
                 method,
-                _number(row["mae"], 2),
-                _number(row["rmse"], 2),
-                _number(row["iou"], 3),
+                number_cell(row["mae"], 2),
+                number_cell(row["rmse"], 2),
+                number_cell(row["iou"], 3),
                 str(row["changed"]),
                 str(row["observed_changed"]),
                 f"{row['ms']:.2f}",
@@ -600,8 +597,8 @@ def _print_summary(result) -> None:
             table.add_column(column, justify="left" if column == "occluder" else "right")
         for kind, row in occluders.items():
             if kind != "untouched":
-                table.add_row(kind, *(_number(row[key], 3) for key in ("precision", "recall", "detection_iou")),
-                              *(_number(row[key], 2) for key in ("mae", "mae_given", "ratio")))
+                table.add_row(kind, *(number_cell(row[key], 3) for key in ("precision", "recall", "detection_iou")),
+                              *(number_cell(row[key], 2) for key in ("mae", "mae_given", "ratio")))
         console.print(table)
         if "untouched" in occluders:
             row = occluders["untouched"]

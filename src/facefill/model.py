@@ -200,13 +200,12 @@ class FaceModel:
         """``InvalidParameterError`` unless this model knows what ``method``'s confidence means
         (a command checks this before it fills anything)."""
         self._fitted()
-        method = get_method(method)
         if self.calibration_ is None:
             raise InvalidParameterError(
                 "this model has no calibrated confidence (it was fitted on fewer than 3 faces, or by a facefill "
                 "before confidences were calibrated); train it again on 3 or more faces"
             )
-        self.calibration_.confidence(method.name, np.zeros(0))
+        self.calibration_.check(get_method(method).name)
 
     def find_occluders(self, image: np.ndarray, name: str = "image", mask: "np.ndarray | None" = None) -> np.ndarray:
         """(H, W) bool: the observed pixels of ``image`` that something in front of the face

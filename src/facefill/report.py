@@ -192,14 +192,15 @@ def _write_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def number_cell(value: float | None, digits: int) -> str:
+    """A table cell: the value to ``digits`` decimals, or a dash where there is none (None, NaN)."""
+    return "–" if value is None or np.isnan(value) else f"{value:.{digits}f}"
+
+
 def _format(metric: str, value: float) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    if metric == "iou":
-        return f"{value:.3f}"
-    if metric in ("changed", "observed_changed"):
+    if metric in ("changed", "observed_changed") and value is not None and not np.isnan(value):
         return f"{int(value)}"
-    return f"{value:.2f}"
+    return number_cell(value, 3 if metric == "iou" else 2)
 
 
 def metric_table_html(summary: dict, families: Sequence[str], metric: str) -> str:
@@ -287,13 +288,10 @@ def occluder_table_html(occluders: dict) -> str:
     if not occluders:
         return ""
 
-    def cell(value, digits):
-        return "–" if value is None or np.isnan(value) else f"{value:.{digits}f}"
-
     rows = "".join(
-        f"<tr><td>{html.escape(kind)}</td><td>{cell(row['precision'], 3)}</td><td>{cell(row['recall'], 3)}</td>"
-        f"<td>{cell(row['detection_iou'], 3)}</td><td>{cell(row['mae'], 2)}</td><td>{cell(row['mae_given'], 2)}</td>"
-        f"<td>{cell(row['ratio'], 2)}</td><td>{row['cases']}</td></tr>"
+        f"<tr><td>{html.escape(kind)}</td><td>{number_cell(row['precision'], 3)}</td><td>{number_cell(row['recall'], 3)}</td>"
+        f"<td>{number_cell(row['detection_iou'], 3)}</td><td>{number_cell(row['mae'], 2)}</td><td>{number_cell(row['mae_given'], 2)}</td>"
+        f"<td>{number_cell(row['ratio'], 2)}</td><td>{row['cases']}</td></tr>"
         for kind, row in occluders.items()
         if kind != "untouched"
     )

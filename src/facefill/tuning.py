@@ -61,7 +61,7 @@ def choose_settings(
     seed : int
         Seed of the masks.
     on_fold : callable, optional
-        Called with (folds done, folds in all) after each held-out face (for progress).
+        Called with (folds done, folds in all) first and after each held-out face (for progress).
 
     Returns
     -------

@@ -39,8 +39,8 @@ BACKGROUND_BAND = 5.0
 #: How thick a hole must be (how far its deepest pixel is from observed pixels, in pixels of a
 #: reference face) for the prior to matter there: a connected part of the fill region gets the
 #: share 1 - exp(-(thickness / THICKNESS_REACH)**2) of the prior's fine detail, of the mirror's
-#: pull and of the decay. The square keeps a hole 1-2 px deep on its border (1-22 %) and a hole
-#: of 6 px or more on the prior (90 % or more). Leave-one-out on the sample faces and 20 rendered
+#: pull and of the decay (none in thin holes: THIN_SHARE). The square puts a hole of 6 px or
+#: more on the prior (90 % or more). Leave-one-out on the sample faces and 20 rendered
 #: 16-bit faces held out, one mask each: against 1 - exp(-thickness / 4), midline 0.91 -> 0.89
 #: and 1.40 -> 1.31, band 0.79 and 1.06 -> 1.03, speckle and scratches within 0.01 on both; 3 px
 #: and 5 px were worse on the 16-bit faces' band and midline.
