@@ -10,6 +10,7 @@ import pytest
 from facefill.errors import InvalidParameterError
 from facefill.morphable.fit import fit_view
 from facefill.morphable.mesh import DATA_FILE, load_mesh
+from facefill.morphable import render
 from facefill.morphable.render import View, grazing_angle, rasterize, render_depth
 
 from .conftest import REPO
@@ -53,6 +54,16 @@ def test_a_plane_renders_exactly_with_no_crack_between_triangles():
     np.testing.assert_array_equal(np.isfinite(image), inside)
     expected = 2.0 * (xs - 1.3) / 1.7 - 0.5 * (ys - 1.3) / 1.7 + 7.0
     np.testing.assert_allclose(image[inside], expected[inside], atol=1e-9)
+
+
+def test_a_large_mesh_renders_the_same_whatever_the_chunk_of_pixels_tested_at_a_time(monkeypatch):
+    # triangles of very different sizes, one larger than a chunk: each must be drawn whole
+    points, triangles = _grid_mesh(12, lambda x, y: np.sin(x) + np.cos(y))
+    points[:, :2] = points[:, :2] ** 1.4
+    whole = rasterize(points, triangles, (40, 40))
+    monkeypatch.setattr(render, "PAIRS_PER_CHUNK", 7)
+    np.testing.assert_array_equal(rasterize(points, triangles, (40, 40)), whole)
+    assert np.isfinite(whole).sum() > 900
 
 
 def test_the_nearest_surface_hides_the_one_behind():

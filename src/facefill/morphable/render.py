@@ -41,28 +41,43 @@ def rasterize(points: np.ndarray, triangles: np.ndarray, shape: tuple[int, int])
     top = np.maximum(np.ceil(ys.min(axis=1)), 0).astype(np.int64)
     bottom = np.minimum(np.floor(ys.max(axis=1)), height - 1).astype(np.int64)
     area = (xs[:, 1] - xs[:, 0]) * (ys[:, 2] - ys[:, 0]) - (ys[:, 1] - ys[:, 0]) * (xs[:, 2] - xs[:, 0])
-    spans = np.where(np.abs(area) > 0, right - left + 1, 0)
-    rows = np.where(np.abs(area) > 0, bottom - top + 1, 0)
+    drawn = np.abs(area) > 0
+    spans = np.where(drawn, np.maximum(right - left + 1, 0), 0)
+    sizes = spans * np.where(drawn, np.maximum(bottom - top + 1, 0), 0)
+    # Each corner's barycentric weight at pixel (x, y) is linear in x and y: the signed area of
+    # the triangle with that corner moved to the pixel, over the whole area.
+    safe = np.where(drawn, area, 1.0)
+    weight_planes = []  # per corner: the weight's x, y and constant coefficients, (T,) each
+    for corner in range(3):
+        b, c = (corner + 1) % 3, (corner + 2) % 3
+        weight_planes.append(
+            ((ys[:, b] - ys[:, c]) / safe, (xs[:, c] - xs[:, b]) / safe, (xs[:, b] * ys[:, c] - ys[:, b] * xs[:, c]) / safe)
+        )
+    depth_plane = [sum(plane[i] * zs[:, corner] for corner, plane in enumerate(weight_planes)) for i in range(3)]
     nearness = np.full(height * width, -np.inf)
-    # Visit every triangle's bounding box one pixel offset at a time, all triangles at once:
-    # the mesh's triangles are about a pixel across, so there are few offsets.
-    for dy in range(int(rows.max(initial=0))):
-        tall = np.nonzero(rows > dy)[0]
-        for dx in range(int(spans[tall].max(initial=0))):
-            chosen = tall[spans[tall] > dx]
-            _cover(nearness, left[chosen] + dx, top[chosen] + dy, xs[chosen], ys[chosen], zs[chosen], area[chosen], width)
+    # Every (triangle, pixel of its bounding box) pair, listed at once and tested a chunk at a
+    # time: one pass of array operations whatever the triangles' sizes. A chunk is a run of
+    # whole triangles with about PAIRS_PER_CHUNK pairs in all.
+    ends = np.cumsum(sizes)
+    cuts = np.unique(np.searchsorted(ends, np.arange(0, int(ends[-1]) if len(ends) else 0, PAIRS_PER_CHUNK), side="right"))
+    for start, stop in zip(cuts, [*cuts[1:], len(sizes)]):
+        counts = sizes[start:stop]
+        triangle = np.repeat(np.arange(start, stop), counts)
+        within = np.arange(len(triangle)) - np.repeat(np.cumsum(counts) - counts, counts)  # row-major in the box
+        dy, dx = np.divmod(within, spans[triangle])
+        row, column = top[triangle] + dy, left[triangle] + dx
+        x, y = column.astype(np.float64), row.astype(np.float64)
+        inside = np.ones(len(triangle), dtype=bool)
+        for along_x, along_y, constant in weight_planes:
+            inside &= along_x[triangle] * x + along_y[triangle] * y + constant[triangle] >= -EDGE_TOLERANCE
+        chosen = triangle[inside]
+        depth = depth_plane[0][chosen] * x[inside] + depth_plane[1][chosen] * y[inside] + depth_plane[2][chosen]
+        np.maximum.at(nearness, (row * width + column)[inside], depth)
     return nearness.reshape(shape)
 
 
-def _cover(nearness, px, py, xs, ys, zs, area, width) -> None:
-    """Write the triangles' interpolated nearness at pixel (px, py) where it lies inside them."""
-    weights = np.empty((px.size, 3))
-    for corner in range(3):
-        b, c = (corner + 1) % 3, (corner + 2) % 3
-        # the signed area of the triangle with this corner moved to the pixel, over the whole area
-        weights[:, corner] = ((xs[:, b] - px) * (ys[:, c] - py) - (ys[:, b] - py) * (xs[:, c] - px)) / area
-    inside = (weights >= -EDGE_TOLERANCE).all(axis=1)
-    np.maximum.at(nearness, (py * width + px)[inside], (weights * zs).sum(axis=1)[inside])
+#: (triangle, pixel) pairs tested at a time: bounds the rasteriser's memory (about 200 bytes a pair).
+PAIRS_PER_CHUNK = 1 << 18
 
 
 #: Depth (mm) of the point a head turns about, behind the nose tip.
