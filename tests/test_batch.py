@@ -213,15 +213,6 @@ def test_an_interrupted_batch_leaves_complete_files_and_a_rerun_finishes_it(tmp_
     assert not list((tmp_path / "out").rglob("*.facefill-tmp"))
 
 
-def test_chained_images_index_both_sequences_as_one():
-    first, second = [np.zeros((2, 2))], [np.ones((2, 2)), np.full((2, 2), 2.0)]
-    chained = batch.ChainedImages(first, second)
-    assert len(chained) == 3 and [float(chained[i][0, 0]) for i in range(3)] == [0.0, 1.0, 2.0]
-    assert float(chained[-1][0, 0]) == 2.0
-    with pytest.raises(IndexError):
-        chained[3]
-
-
 def test_masks_are_found_at_the_inputs_relative_paths_of_any_image_type(tmp_path):
     for name in ("a/x.png", "a/y.png", "z.png"):
         write_depth(tmp_path / "in" / name, np.zeros((4, 4), np.uint8))

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from facefill.cli import app
 from facefill.formats import read_depth, write_depth
 from facefill.model import FaceModel
+from facefill.tuning import RENDER_SHARE_GRID
 
 from .conftest import with_hole
 
@@ -535,13 +536,15 @@ def test_evaluate_scores_a_given_model_on_held_out_faces(tmp_path, trained, face
     assert "auto" in result.stdout and "seed" in result.stdout
 
 
-def test_train_with_renders_says_so_and_learns_from_both(tmp_path, faces8):
+def test_train_with_renders_says_so_and_lends_the_prior_their_variation(tmp_path, faces8):
     for i, face in enumerate(faces8[2:6]):
         write_depth(tmp_path / "train" / f"{i}.png", face)
     result = run("train", tmp_path / "train", "--model", tmp_path / "m.npz", "--renders", "6")
     assert result.exit_code == 0, result.stderr
     assert "Trained on 4 faces and 6 rendered like them of 116x120 uint8" in result.stdout
-    assert FaceModel.load(tmp_path / "m.npz").n_images_ == 10
+    model = FaceModel.load(tmp_path / "m.npz")
+    assert model.n_images_ == 4  # the renders lend the prior their variation; they are not training faces
+    assert model.prior_.render_share in RENDER_SHARE_GRID
     bad = run("train", tmp_path / "train", "--model", tmp_path / "n.npz", "--renders", "-1")
     assert bad.exit_code == 1 and "Error: --renders -1 is not valid; expected a whole number >= 0" in bad.stderr
 

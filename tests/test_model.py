@@ -13,6 +13,7 @@ from facefill.errors import (
     UnsupportedImageError,
 )
 from facefill.model import FaceModel
+from facefill.synth import make_faces
 
 from .conftest import with_hole
 
@@ -149,6 +150,7 @@ def test_reconstruct_rejects_unknown_method(faces8, model8):
         ({"noise": -0.1}, "noise -0.1 is not valid"),
         ({"mirror_weight": "lots"}, "mirror_weight 'lots' is not valid"),
         ({"chunk_size": 0}, "chunk_size 0 is not valid; expected a whole number >= 1"),
+        ({"render_share": 1.0}, 'render_share 1.0 is not valid; expected "auto" or a number >= 0 and < 1'),
     ],
 )
 def test_fit_rejects_invalid_prior_settings(faces8, kwargs, message):
@@ -231,3 +233,29 @@ def test_a_masked_pixel_judged_background_is_removed(faces8, model8):
 def test_bad_masks_are_refused_naming_the_image(faces8, model8, mask, error, message):
     with pytest.raises(error, match=re.escape(message)):
         model8.reconstruct(faces8[0], mask=mask, name="face.png")
+
+
+def test_renders_lend_a_few_faces_the_variation_they_lack():
+    # four faces of one's own and renders of the same kind of face: the prior borrows the
+    # renders' variation, and fills new faces better than the four faces alone
+    own, renders, new = (make_faces(n, shape=(60, 58), seed=s) for n, s in ((4, 31), (40, 32), (6, 33)))
+    alone = FaceModel().fit(own)
+    lent = FaceModel().fit(own, renders=renders)
+    assert alone.prior_.render_share == 0 and lent.prior_.render_share > 0
+    np.testing.assert_array_equal(lent.mean_, alone.mean_)  # the average face and outline stay one's own
+    np.testing.assert_array_equal(lent.outline_, alone.outline_)
+
+    def error(model):
+        total = 0.0
+        for face in new:
+            holed = with_hole(face, slice(22, 36), slice(12, 30), 255)
+            hidden = (holed == 255) & (face != 255)
+            total += np.abs(model.reconstruct(holed).astype(float) - face)[hidden].mean()
+        return total / len(new)
+
+    assert error(lent) < 0.9 * error(alone)
+
+
+def test_renders_of_another_size_are_refused_naming_the_render(faces8):
+    with pytest.raises(ShapeMismatchError, match="render 1: size 58x60 differs from the training images' 116x120"):
+        FaceModel().fit(faces8[:4], renders=[faces8[4], make_faces(1, shape=(60, 58))[0]])

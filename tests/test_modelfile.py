@@ -129,6 +129,18 @@ def test_what_occluder_detection_learned_is_saved_and_older_files_still_load(tmp
     np.testing.assert_array_equal(old.reconstruct(faces8[0]), model.reconstruct(faces8[0]))  # fills as before
 
 
+def test_the_share_of_the_renders_is_saved_and_older_files_have_none(tmp_path, faces8):
+    model = FaceModel(**QUICK, render_share=0.25).fit(faces8[:4], renders=faces8[4:])
+    model.save(tmp_path / "m.npz")
+    loaded = FaceModel.load(tmp_path / "m.npz")
+    assert loaded.prior_.render_share == 0.25 and loaded.get_params()["render_share"] == 0.25
+    np.testing.assert_array_equal(loaded.prior_.components, model.prior_.components)
+    fields = dict(np.load(tmp_path / "m.npz"))
+    del fields["prior_render_share"]
+    np.savez(tmp_path / "old.npz", **fields)
+    assert FaceModel.load(tmp_path / "old.npz").prior_.render_share == 0.0
+
+
 def test_what_the_confidence_means_is_saved_and_older_files_say_to_train_again(tmp_path, faces8):
     model = FaceModel(**QUICK).fit(faces8)
     model.save(tmp_path / "m.npz")

@@ -1,7 +1,9 @@
 import numpy as np
 
 from facefill.prior.pca import (
+    BorrowedVariation,
     StreamingPCA,
+    covariance_factor,
     impute_gaps,
     principal_components,
     project_gaps,
@@ -78,3 +80,26 @@ def test_project_gaps_fills_low_rank_rows_exactly_and_keeps_known_values():
     filled = project_gaps(gappy, mean, components)
     np.testing.assert_allclose(filled, rows, atol=1e-6)
     np.testing.assert_array_equal(filled[~gaps], rows[~gaps])
+
+
+def _covariance(components, variances):
+    return (components.T * variances) @ components
+
+
+def test_borrowed_variation_pools_the_two_covariances_by_its_share():
+    own, other = _low_rank(seed=3, rank=3, p=40), _low_rank(seed=4, n=50, rank=5, p=40)
+    pca = StreamingPCA(keep=40)
+    pca.add(other)
+    borrowed = BorrowedVariation(covariance_factor(pca), share=0.3)
+    mean, components, variances = borrowed.components(own, 40)
+    np.testing.assert_allclose(mean, own.mean(axis=0))  # the mean stays the own rows'
+    expected = 0.7 * np.cov(own, rowvar=False) + 0.3 * np.cov(other, rowvar=False)
+    np.testing.assert_allclose(_covariance(components, variances), expected, atol=1e-8)
+    assert len(components) == 8  # directions the own rows alone do not have
+
+
+def test_no_borrowed_share_is_the_own_rows_principal_components():
+    own = _low_rank(seed=5, rank=4)
+    borrowed = BorrowedVariation(np.ones((2, own.shape[1])), share=0.0)
+    for got, expected in zip(borrowed.components(own, 10), principal_components(own, 10)):
+        np.testing.assert_array_equal(got, expected)

@@ -8,7 +8,16 @@ from facefill.frame import REFERENCE_FACE_WIDTH, face_width, mirror
 from facefill.masks import make_mask, mask_rng
 from facefill.prior import FaceStatistics, learn_prior
 from facefill.synth import make_faces
-from facefill.tuning import COMPONENT_GRID, MIRROR_WEIGHT_GRID, NOISE_GRID, choose_settings, cross_validate, setting_errors
+from facefill.prior.learn import borrowed_variation
+from facefill.tuning import (
+    COMPONENT_GRID,
+    MIRROR_WEIGHT_GRID,
+    NOISE_GRID,
+    RENDER_SHARE_GRID,
+    choose_settings,
+    cross_validate,
+    setting_errors,
+)
 
 AUTO = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto"}
 
@@ -63,6 +72,25 @@ def test_the_chosen_settings_have_the_lowest_cross_validated_error(learned):
     )
     # the choice matters: the worst setting fills far worse than the best
     assert errors.max() > 1.1 * errors.min()
+
+
+def test_the_share_of_borrowed_variation_is_the_one_with_the_lowest_cross_validated_error(learned):
+    other = make_faces(30, shape=(60, 58), seed=9).astype(float)
+    other[other == 255] = np.nan
+    borrowed = borrowed_variation(learned, lambda: iter([(0, other)]))
+    settings = {"n_components": 8, "noise": learned.prior.depth_scale, "mirror_weight": 0.5}
+    chosen = choose_settings(learned.sample, learned.sample_rows, learned.prior, **settings, borrowed=borrowed)
+    large = ("blobs", "half", "chin", "top", "band")
+
+    def error(lent):
+        grid = ([8], [settings["noise"]], [0.5], large, 0)
+        return cross_validate(learned.sample, learned.sample_rows, learned.prior, *grid, borrowed=lent)[0, 0, 0]
+
+    errors = [error(borrowed.with_share(share)) for share in RENDER_SHARE_GRID]
+    assert chosen["render_share"] == RENDER_SHARE_GRID[int(np.argmin(errors))]
+    assert chosen["cv_error"] == pytest.approx(min(errors))
+    assert errors[0] == pytest.approx(error(None))  # no share is no borrowing
+    assert len(set(errors)) == len(errors)  # and each share fills otherwise
 
 
 def test_settings_given_are_kept_and_only_the_rest_is_chosen(learned):

@@ -96,22 +96,6 @@ class ImageFiles(Sequence):
         return read_depth(self.paths[index])
 
 
-class ChainedImages(Sequence):
-    """Two sequences of images as one (each indexed only when its image is asked for)."""
-
-    def __init__(self, first: Sequence, second: Sequence):
-        self.first, self.second = first, second
-
-    def __len__(self) -> int:
-        return len(self.first) + len(self.second)
-
-    def __getitem__(self, index: int) -> np.ndarray:
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        index %= len(self)
-        return self.first[index] if index < len(self.first) else self.second[index - len(self.first)]
-
-
 def plan_outputs(
     source: str | os.PathLike, out: str | os.PathLike, destinations: Destinations | None = None
 ) -> list[tuple[Path, Path]]:

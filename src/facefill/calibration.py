@@ -100,13 +100,14 @@ def calibrate(
     tolerance: float | None = None,
     integer: bool = False,
     on_fold=None,
+    borrowed=None,
 ) -> Calibration | None:
     """Learn what every registered method's uncertainty means on held-out faces of ``sample``
     ((N, H, W), NaN background; ``sample_rows`` as for ``tuning.choose_settings``), filled in
     ``frame`` with priors made like ``prior``. ``tolerance`` (image units) defaults to a round
     number near ``auto``'s median error (at least 1 for ``integer`` images, whose fills are
     scored as written: rounded). None with fewer than 3 faces (nothing to hold out).
-    ``on_fold`` as for ``tuning.choose_settings``.
+    ``on_fold`` and ``borrowed`` (with the chosen share) as for ``tuning.choose_settings``.
 
     The held-out face is part of ``frame`` (its average face and outline); its prior is not.
     """
@@ -114,7 +115,7 @@ def calibrate(
         return None
     scores: dict[str, list] = {name: [] for name in METHODS}
     errors: dict[str, list] = {name: [] for name in METHODS}
-    for i, fold in held_out_folds(sample, sample_rows, prior, prior.n_components, CALIBRATION_FOLDS, on_fold):
+    for i, fold in held_out_folds(sample, sample_rows, prior, prior.n_components, CALIBRATION_FOLDS, on_fold, borrowed):
         truth = sample[i]
         face = np.isfinite(truth)
         for family in FAMILIES:

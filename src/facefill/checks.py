@@ -24,16 +24,23 @@ def whole_number(name: str, value, minimum: int = 1, maximum: int | None = None)
     return int(value)
 
 
-def auto_or_number(name: str, value, integer: bool, minimum: float, above: bool = False) -> None:
+def auto_or_number(
+    name: str, value, integer: bool, minimum: float, above: bool = False, maximum: float | None = None, below: bool = False
+) -> None:
     """Accept the string ``"auto"`` or a number (a whole one if ``integer``) >= ``minimum`` (>
-    if ``above``)."""
+    if ``above``) and, if ``maximum`` is given, <= ``maximum`` (< if ``below``)."""
     if isinstance(value, str) and value == "auto":
         return
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not (value > minimum if above else value >= minimum):
+    number = not isinstance(value, bool) and isinstance(value, kinds)
+    low_ok = number and (value > minimum if above else value >= minimum)
+    high_ok = number and (maximum is None or (value < maximum if below else value <= maximum))
+    if not (low_ok and high_ok):
         expected = "a whole number" if integer else "a number"
-        relation = ">" if above else ">="
-        raise InvalidParameterError(f"{name} {value!r} is not valid; expected \"auto\" or {expected} {relation} {minimum}")
+        relation = f"{'>' if above else '>='} {minimum}"
+        if maximum is not None:
+            relation += f" and {'<' if below else '<='} {maximum}"
+        raise InvalidParameterError(f"{name} {value!r} is not valid; expected \"auto\" or {expected} {relation}")
 
 
 def one_of(name: str, value, choices) -> None:

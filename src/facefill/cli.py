@@ -211,7 +211,9 @@ def train(
         None, help="Value marking missing pixels [default: 255 for 8-bit, 0 for 16-bit, nan for float]."
     ),
     renders: int = typer.Option(
-        0, help="Also train on this many faces rendered from the morphable model to look like the training faces."
+        0,
+        help="Render this many faces from the morphable model to look like the training faces, and lend the "
+        "prior their variation (as much as cross-validation finds helps; the average face and outline stay the faces' own).",
     ),
     tolerance: str = typer.Option(
         "auto",
@@ -245,16 +247,16 @@ def train(
     whole_number("--renders", renders, minimum=0)
     if missing is not None:  # against the faces' dtype, before the work
         check_missing_value(missing, np.asarray(images[0]).dtype)
-    training, rendered = images, ""
+    rendered_faces, rendered = None, ""
     if renders:
         from .pretrained import renders_like
 
-        training = batch.ChainedImages(images, renders_like(images, renders, missing))
+        rendered_faces = renders_like(images, renders, missing)
         rendered = f" and {renders} rendered like them"
     if not quiet:
         _echo(f"note: learning from {len(images)} faces{rendered}", err=True)
     with _StageProgress(quiet) as on_progress:
-        estimator.fit(training, missing, on_progress=on_progress)
+        estimator.fit(images, missing, on_progress=on_progress, renders=rendered_faces)
     estimator.save(model)
     preview = save_model_preview(estimator, model)
     _echo(
@@ -288,7 +290,8 @@ def _training_summary(estimator: FaceModel) -> list[str]:
     return [
         f"faces: {100 * missing:.1f} % of the pixels inside their majority outline are missing "
         "(holes or ragged outlines; a model learns from what is there)",
-        f"prior: {prior.n_components} components, noise {prior.noise:.3g}, mirror weight {prior.mirror_weight:.3g} "
+        f"prior: {prior.n_components} components, noise {prior.noise:.3g}, mirror weight {prior.mirror_weight:.3g}"
+        f"{f', {100 * prior.render_share:.0f} % of its covariance from the renders' if prior.render_share else ''} "
         f"({chosen}{error}); residual spread {prior.residual_spread:.3g} (the unit of --occluders)",
     ] + ([_confidence_meaning(estimator)] if estimator.calibration_ is not None else [])
 

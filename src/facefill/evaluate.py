@@ -35,7 +35,7 @@ from .pretrained import assume_frame, renders_like
 
 METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
 #: Prior settings of the models of a run without ``auto``: fixed, as nothing scored uses them.
-UNTUNED_PRIOR = {"n_components": 0, "noise": 1.0, "mirror_weight": 0.0}
+UNTUNED_PRIOR = {"n_components": 0, "noise": 1.0, "mirror_weight": 0.0, "render_share": 0.0}
 __all__ = [
     "BASELINES", "DEFAULT_METHODS", "EVALUATED_FAMILIES", "FAMILIES", "Evaluation", "evaluate", "make_mask", "mask_rng", "score",
 ]
@@ -291,7 +291,8 @@ def evaluate(
         N >= 1), instead of leave-one-out; it must take their size and dtype.
     renders : int, default 0
         Faces rendered like each fold's training faces
-        (``facefill.pretrained.renders_like``) and trained on beside them.
+        (``facefill.pretrained.renders_like``), whose variation its prior borrows
+        (``FaceModel.fit``'s ``renders``).
 
     Returns
     -------
@@ -328,9 +329,8 @@ def evaluate(
     for held_out in range(len(stack)):
         if given_model is None:
             training = list(np.delete(stack, held_out, axis=0))
-            if renders:
-                training += renders_like(training, renders, missing_value, seed=held_out)
-            model = FaceModel(**settings).fit(training, missing_value)
+            rendered = renders_like(training, renders, missing_value, seed=held_out) if renders else None
+            model = FaceModel(**settings).fit(training, missing_value, renders=rendered)
         if detecting:
             truth = stack[held_out]
             flagged = model.find_occluders(truth).sum() / max(int((~missing_mask(truth, missing_value)).sum()), 1)

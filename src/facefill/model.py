@@ -46,6 +46,10 @@ class FaceModel:
         The error (image units) a confidence is the chance of staying within
         (``facefill.calibration``). ``"auto"``: ``auto``'s held-out median error,
         rounded up to 1, 2 or 5 times a power of ten (at least 1 for integer images).
+    render_share : float in [0, 1) or "auto", default "auto"
+        The share of the prior's covariance taken from the rendered faces given to
+        :meth:`fit` (ignored without them). ``"auto"``: cross-validated (0 if they do
+        not help).
 
     Attributes
     ----------
@@ -75,7 +79,15 @@ class FaceModel:
     """
 
     def __init__(
-        self, average="mean", batch_size=1, n_components="auto", noise="auto", mirror_weight="auto", chunk_size=128, tolerance="auto"
+        self,
+        average="mean",
+        batch_size=1,
+        n_components="auto",
+        noise="auto",
+        mirror_weight="auto",
+        chunk_size=128,
+        tolerance="auto",
+        render_share="auto",
     ):
         self.average = average
         self.batch_size = batch_size
@@ -84,10 +96,11 @@ class FaceModel:
         self.mirror_weight = mirror_weight
         self.chunk_size = chunk_size
         self.tolerance = tolerance
+        self.render_share = render_share
 
     def get_params(self) -> dict:
         """The parameters given to ``__init__``."""
-        names = ("average", "batch_size", "n_components", "noise", "mirror_weight", "chunk_size", "tolerance")
+        names = ("average", "batch_size", "n_components", "noise", "mirror_weight", "chunk_size", "tolerance", "render_share")
         return {name: getattr(self, name) for name in names}
 
     def check_params(self) -> None:
@@ -100,8 +113,11 @@ class FaceModel:
         auto_or_number("mirror_weight", self.mirror_weight, integer=False, minimum=0)
         whole_number("chunk_size", self.chunk_size)
         auto_or_number("tolerance", self.tolerance, integer=False, minimum=0, above=True)
+        auto_or_number("render_share", self.render_share, integer=False, minimum=0, maximum=1, below=True)
 
-    def fit(self, images: Iterable[np.ndarray], missing_value: float | None = None, on_progress=None) -> "FaceModel":
+    def fit(
+        self, images: Iterable[np.ndarray], missing_value: float | None = None, on_progress=None, renders=None
+    ) -> "FaceModel":
         """Learn the model from complete face depth images.
 
         ``images`` (a sequence of (H, W) arrays of one size and dtype, or an
@@ -109,7 +125,10 @@ class FaceModel:
         first put in a list. ``missing_value`` defaults to the dtype's convention
         (``facefill.depth.default_missing_value``). ``on_progress``, if given, is called with each
         stage's name (the two passes, the cross-validation, the residuals, the calibration), the
-        work done and the work in all, for progress (``facefill.training.learn``). Returns ``self``.
+        work done and the work in all, for progress (``facefill.training.learn``). ``renders``,
+        optional: faces rendered like ``images`` (``facefill.pretrained.renders_like``), of their
+        size, dtype and missing value, whose variation the prior borrows (``render_share``);
+        the average face and the outline stay ``images``' own. Returns ``self``.
         """
         self.check_params()
         faces = images if hasattr(images, "__len__") and hasattr(images, "__getitem__") else list(images)
@@ -118,11 +137,17 @@ class FaceModel:
         first = stack_images([np.asarray(faces[0])])[0]  # a 2-D image of a supported dtype
         missing_value = default_missing_value(first.dtype) if missing_value is None else missing_value
         missing_value = check_missing_value(missing_value, first.dtype)
-        prior_settings = {"n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight}
+        for i, render in enumerate(renders if renders is not None else ()):
+            check_image(np.asarray(render), first.shape, first.dtype, f"render {i}", "the training images'")
+        prior_settings = {
+            "n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight,
+            "render_share": self.render_share,
+        }  # fmt: skip
         tolerance = None if self.tolerance == "auto" else float(self.tolerance)
         frame, prior, calibration = learn(
-            faces, missing_value, self.average, self.batch_size, self.chunk_size, prior_settings, on_progress=on_progress, tolerance=tolerance
-        )
+            faces, missing_value, self.average, self.batch_size, self.chunk_size, prior_settings,
+            on_progress=on_progress, tolerance=tolerance, renders=renders,
+        )  # fmt: skip
         return self._learned(ModelContents(self.get_params(), frame, prior, first.dtype, missing_value, len(faces), calibration))
 
     def _learned(self, contents: ModelContents) -> "FaceModel":

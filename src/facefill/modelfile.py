@@ -34,10 +34,12 @@ from .training import AVERAGES
 FORMAT_VERSION = 1
 FORMAT_TAG = "facefill-model"
 #: The estimator's parameters kept in the ``settings`` field (``average`` and ``batch_size`` have their own).
-_SETTINGS = ("n_components", "noise", "mirror_weight", "chunk_size", "tolerance")
+_SETTINGS = ("n_components", "noise", "mirror_weight", "render_share", "chunk_size", "tolerance")
 #: The prior's fields, by their names in the file (``prior_NAME``).
 _PRIOR_ARRAYS = ("components", "variances", "domain")
-_PRIOR_SCALARS = ("depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach", "locality", "residual_spread")
+_PRIOR_SCALARS = (
+    "depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach", "locality", "residual_spread", "render_share",
+)  # fmt: skip
 
 
 @dataclass
@@ -163,6 +165,8 @@ def _contents(fields: dict) -> ModelContents:
         ridge_spread=_numbers(fields, "prior_ridge_spread", shape, 0, _DEPTH_LIMIT).astype(np.float32)
         if "prior_ridge_spread" in fields
         else None,
+        # absent from the files of facefill before renders lent their variation
+        render_share=float(_numbers(fields, "prior_render_share", (), 0, 1)) if "prior_render_share" in fields else 0.0,
     )
     missing_value = check_missing_value(float(fields["missing_value"]), dtype)
     # absent from the files of facefill before calibrated confidences, which still read

@@ -13,7 +13,7 @@ from .depth import to_float
 from .errors import NothingObservedError
 from .frame import FaceFrame
 from .prior import FaceStatistics, PCAPrior, learn_prior
-from .prior.learn import MAX_COMPONENTS, SAMPLE_FACES
+from .prior.learn import MAX_COMPONENTS, SAMPLE_FACES, borrowed_variation, pooled_prior
 from .tuning import choose_settings, residual_statistics
 
 AVERAGES = ("mean", "running")
@@ -29,6 +29,7 @@ def learn(
     sample_faces: int = SAMPLE_FACES,
     on_progress: Callable[[str, int, int], None] | None = None,
     tolerance: float | None = None,
+    renders: Sequence[np.ndarray] | None = None,
 ) -> tuple[FaceFrame, PCAPrior, Calibration | None]:
     """The frame, the prior and the confidence's calibration of ``faces`` (a sequence of (H, W)
     images of one size and dtype).
@@ -41,6 +42,10 @@ def learn(
     default). At most ``sample_faces`` faces, evenly spread, are held for the
     gap imputation, the cross-validation and the confidence's calibration
     (:func:`facefill.calibration.calibrate`, within ``tolerance``; None: its default).
+    ``renders``, faces rendered like ``faces`` (``facefill.pretrained.renders_like``), lend
+    the prior their variation (:func:`facefill.prior.learn.borrowed_variation`), as large a
+    share of it as the cross-validation finds best (``prior_settings``' ``render_share``,
+    ``"auto"`` by default); the frame and the prior's mean stay ``faces``' own.
     ``on_progress``, if given, is called with a stage's name, the work done and the work in
     all (faces in the passes, held-out faces after), 0 as each stage starts.
     """
@@ -54,9 +59,9 @@ def learn(
     # running-average batches must not straddle chunks
     step = max(1, chunk_size // batch_size) * batch_size if average == "running" else chunk_size
 
-    def chunks() -> Iterator[tuple[int, np.ndarray]]:
-        for start in range(0, len(faces), step):
-            chunk = [faces[i] for i in range(start, min(start + step, len(faces)))]
+    def chunks(images: Sequence[np.ndarray] = faces) -> Iterator[tuple[int, np.ndarray]]:
+        for start in range(0, len(images), step):
+            chunk = [images[i] for i in range(start, min(start + step, len(images)))]
             yield start, to_float(stack_images(chunk, reference=first, offset=start), missing_value)
 
     statistics = FaceStatistics(len(faces), first.shape, sample_faces)
@@ -76,7 +81,7 @@ def learn(
             mean_face = np.where(count > 0, statistics.depth_total / count, np.nan)
     else:
         mean_face = running
-    settings = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", **(prior_settings or {})}
+    settings = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", "render_share": "auto", **(prior_settings or {})}
     n_components = settings["n_components"]
     advance = stage("pass 2 of 2: the shape prior's components")
     advance(0, len(faces))
@@ -88,11 +93,22 @@ def learn(
 
     learned = learn_prior(statistics, counted_chunks, MAX_COMPONENTS if n_components == "auto" else int(n_components))
     sample, rows = learned.sample, learned.sample_rows
+    borrowed = None
+    if renders is not None and len(renders):
+        advance = stage("how the rendered faces vary")
+        advance(0, len(renders))
+        borrowed = borrowed_variation(learned, lambda: iter(chunks(renders)))
+        advance(len(renders), len(renders))
     # the held-out stages say how far they are as their folds go (tuning.held_out_folds)
     advance = stage("choosing the prior's settings: faces held out")
-    prior = replace(learned.prior, **choose_settings(sample, rows, learned.prior, **settings, on_fold=advance))
+    chosen = choose_settings(sample, rows, learned.prior, **settings, on_fold=advance, borrowed=borrowed)
+    if borrowed is not None:
+        borrowed = borrowed.with_share(chosen["render_share"])
+        prior = replace(pooled_prior(learned.prior, borrowed), **chosen)
+    else:
+        prior = replace(learned.prior, **chosen)
     advance = stage("how far faces stray from the prior (for --occluders): faces held out")
-    prior = replace(prior, **residual_statistics(sample, rows, prior, on_fold=advance))
+    prior = replace(prior, **residual_statistics(sample, rows, prior, on_fold=advance, borrowed=borrowed))
     frame = FaceFrame(
         average=mean_face,
         frequency=count / len(faces),
@@ -101,7 +117,7 @@ def learn(
     )
     advance = stage("what a confidence means: faces held out and filled")
     integer = np.dtype(first.dtype).kind in "iu"
-    calibration = calibrate(sample, rows, frame, prior, tolerance, integer, on_fold=advance)
+    calibration = calibrate(sample, rows, frame, prior, tolerance, integer, on_fold=advance, borrowed=borrowed)
     return frame, prior, calibration
 
 

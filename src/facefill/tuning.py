@@ -25,7 +25,7 @@ from .masks import LARGE_FAMILIES, make_mask, mask_rng
 from .prior import PCAPrior
 from .prior.gappy import normal_equations, ridge_penalty
 from .prior.learn import MAX_COMPONENTS
-from .prior.pca import principal_components
+from .prior.pca import BorrowedVariation
 
 COMPONENT_GRID = (0, 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, MAX_COMPONENTS)
 NOISE_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # times the depth scale
@@ -38,10 +38,23 @@ MIN_OBSERVED = 10
 FALLBACK_MIRROR_WEIGHT = 0.5
 #: Held-out faces whose residuals give the residual statistics (evenly spread over the sample).
 SPREAD_FOLDS = 10
+#: Shares of the prior's covariance that rendered faces may make up (``train --renders``): on
+#: leave-one-out runs of the sample faces a share of 0.5 or more was worse than none.
+RENDER_SHARE_GRID = (0.0, 0.1, 0.25)
 
 
 def choose_settings(
-    sample, sample_rows, like: PCAPrior, n_components, noise, mirror_weight, families=None, seed=0, on_fold=None
+    sample,
+    sample_rows,
+    like: PCAPrior,
+    n_components,
+    noise,
+    mirror_weight,
+    families=None,
+    seed=0,
+    on_fold=None,
+    borrowed: BorrowedVariation | None = None,
+    render_share="auto",
 ) -> dict:
     """The fit settings: each given one as it is, each ``"auto"`` one cross-validated.
 
@@ -62,47 +75,70 @@ def choose_settings(
         Seed of the masks.
     on_fold : callable, optional
         Called with (folds done, folds in all) first and after each held-out face (for progress).
+    borrowed : BorrowedVariation, optional
+        How rendered faces vary, to lend each fold's prior (:func:`fold_prior`).
+    render_share : float or "auto"
+        The share of the prior's covariance taken from ``borrowed`` (ignored without it).
 
     Returns
     -------
-    dict of ``n_components``, ``noise``, ``mirror_weight`` and ``cv_error`` (the
-    chosen settings' mean absolute error, NaN if not cross-validated: fewer
-    than 3 faces, or nothing left to choose).
+    dict of ``n_components``, ``noise``, ``mirror_weight``, ``render_share`` (0 without
+    ``borrowed``) and ``cv_error`` (the chosen settings' mean absolute error, NaN if not
+    cross-validated: fewer than 3 faces, or nothing left to choose).
     """
     families = LARGE_FAMILIES if families is None else families
-    k_available, depth_scale = len(like.components), like.depth_scale
-    chosen_k, chosen_noise, chosen_weight = n_components, noise, mirror_weight
+    depth_scale = like.depth_scale
+    # borrowed variation adds directions the sample alone does not have
+    k_available = len(like.components) if borrowed is None else MAX_COMPONENTS
+    if borrowed is None:
+        render_share = 0.0
+    settings = (n_components, noise, mirror_weight, render_share)
+    chosen_k, chosen_noise, chosen_weight, chosen_share = settings
     cv_error = float("nan")
-    if "auto" in (n_components, noise, mirror_weight) and len(sample) >= 3:
+    if "auto" in settings and len(sample) >= 3:
         grid_k = [k for k in COMPONENT_GRID if k <= k_available] if n_components == "auto" else [int(n_components)]
         grid_noise = [depth_scale * g for g in NOISE_GRID] if noise == "auto" else [float(noise)]
         grid_w = list(MIRROR_WEIGHT_GRID) if mirror_weight == "auto" else [float(mirror_weight)]
+        grid_share = list(RENDER_SHARE_GRID) if render_share == "auto" else [float(render_share)]
         one_thread = OneBlasThread()  # small systems, as in auto: more threads only slow them
+        errors = np.empty((len(grid_share), len(grid_k), len(grid_noise), len(grid_w)))
         with one_thread():
-            errors = cross_validate(sample, sample_rows, like, grid_k, grid_noise, grid_w, families, seed, on_fold)
+            for si, share in enumerate(grid_share):
+                lent = None if borrowed is None else borrowed.with_share(share)
+                counted = None if on_fold is None else _counted(on_fold, si, len(grid_share))
+                errors[si] = cross_validate(sample, sample_rows, like, grid_k, grid_noise, grid_w, families, seed, counted, lent)
         best = np.unravel_index(np.nanargmin(errors), errors.shape)
-        chosen_k, chosen_noise, chosen_weight = grid_k[best[0]], grid_noise[best[1]], grid_w[best[2]]
+        chosen_share = grid_share[best[0]]
+        chosen_k, chosen_noise, chosen_weight = grid_k[best[1]], grid_noise[best[2]], grid_w[best[3]]
         cv_error = float(errors[best])
     return {
         "n_components": min(int(chosen_k if chosen_k != "auto" else 0), k_available),
         "noise": float(chosen_noise if chosen_noise != "auto" else depth_scale),
         "mirror_weight": float(chosen_weight if chosen_weight != "auto" else FALLBACK_MIRROR_WEIGHT),
+        "render_share": float(chosen_share if chosen_share != "auto" else 0.0),
         "cv_error": cv_error,
     }
 
 
-def cross_validate(depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, families, seed, on_fold=None) -> np.ndarray:
+def _counted(on_fold, part: int, parts: int):
+    """``on_fold`` for the ``part``-th of ``parts`` equal runs of folds: counts on over them all."""
+    return lambda done, total: on_fold(part * total + done, parts * total)
+
+
+def cross_validate(
+    depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, families, seed, on_fold=None, borrowed=None
+) -> np.ndarray:
     """Mean absolute error on hidden face pixels for every (k, noise, mirror weight) setting,
     shape ``(len(grid_k), len(grid_noise), len(grid_w))``.
 
     For each held-out face the prior is learned again without it and its
-    mirror image; each mask hides part of it, and every setting fills the
+    mirror image (lent ``borrowed``'s variation, if given); each mask hides part of it, and every setting fills the
     hidden face pixels as ``auto`` does (:func:`setting_errors`), so the
     settings are chosen for the fill that reconstruction runs.
     """
     totals = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
     cases = 0
-    for i, fold in held_out_folds(depths, rows, like, max(grid_k), MAX_CV_FOLDS, on_fold):
+    for i, fold in held_out_folds(depths, rows, like, max(grid_k), MAX_CV_FOLDS, on_fold, borrowed):
         truth = depths[i]
         face = np.isfinite(truth)
         for family in families:
@@ -115,7 +151,7 @@ def cross_validate(depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, fam
     return totals / max(cases, 1)
 
 
-def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int, on_fold=None):
+def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int, on_fold=None, borrowed=None):
     """For up to ``count`` faces of ``depths`` (evenly spread): ``(i, prior)``, the prior learned
     from ``rows`` without face ``i`` and its mirror image (see :func:`fold_prior`). ``on_fold``,
     if given, is called with (folds done, folds in all) first and as the caller asks for the
@@ -127,14 +163,16 @@ def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int
     for done, i in enumerate(held_out):
         keep = np.ones(len(rows), dtype=bool)
         keep[[i, i + n]] = False
-        yield int(i), fold_prior(rows[keep], like, max_components)
+        yield int(i), fold_prior(rows[keep], like, max_components, borrowed)
         if on_fold is not None:
             on_fold(done + 1, len(held_out))
 
 
-def fold_prior(rows: np.ndarray, like: PCAPrior, max_components: int) -> PCAPrior:
-    """A prior of ``rows`` (faces over ``like``'s domain, gaps filled) made like ``like``."""
-    mean, components, variances = principal_components(rows, max_components)
+def fold_prior(rows: np.ndarray, like: PCAPrior, max_components: int, borrowed: BorrowedVariation | None = None) -> PCAPrior:
+    """A prior of ``rows`` (faces over ``like``'s domain, gaps filled) made like ``like``, its
+    covariance pooled with ``borrowed``'s if given."""
+    lender = BorrowedVariation(np.zeros((0, rows.shape[1]))) if borrowed is None else borrowed
+    mean, components, variances = lender.components(rows, max_components)
     mean_face = np.full(like.domain.shape, np.nan)
     mean_face[like.domain] = mean
     grid = np.zeros((len(components), *like.domain.shape), dtype=np.float32)
@@ -215,7 +253,7 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
     return errors
 
 
-def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAPrior, on_fold=None) -> dict:
+def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAPrior, on_fold=None, borrowed=None) -> dict:
     """How far new faces stray from ``prior``'s fit to them, learned on held-out faces of the
     ``sample`` (each fitted by a prior learned without it, with ``prior``'s settings): what
     occluder detection (``facefill.fill.occluders``) measures an occluder against.
@@ -225,8 +263,9 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
     ``fill.occluders.RIM_GUARD``; there the prior's misfit is the outline's) and ``ridge_spread`` ((H, W) float32: the root mean square, at
     each pixel, of the thin structures nearer than their surroundings the faces have there,
     ``fill.occluders.ridges``; spread by a pixel, as faces' features move by that much).
-    ``sample`` and ``sample_rows`` are as for :func:`choose_settings`; with fewer than 3
-    faces, the depth scale and no ridges. ``on_fold`` as for :func:`choose_settings`.
+    ``sample``, ``sample_rows`` and ``borrowed`` (with the chosen share) are as for
+    :func:`choose_settings`; with fewer than 3 faces, the depth scale and no ridges. ``on_fold``
+    as for :func:`choose_settings`.
     """
     n = len(sample)
     shape = prior.domain.shape
@@ -234,7 +273,7 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
         return {"residual_spread": prior.depth_scale, "ridge_spread": np.zeros(shape, dtype=np.float32)}
     nearer = nearer_direction(prior.mean, prior.symmetric_outline)
     residuals, ridge_sum, ridge_count = [], np.zeros(shape), np.zeros(shape)
-    for i, fold in held_out_folds(sample, sample_rows, prior, prior.n_components, SPREAD_FOLDS, on_fold):
+    for i, fold in held_out_folds(sample, sample_rows, prior, prior.n_components, SPREAD_FOLDS, on_fold, borrowed):
         face = sample[i]
         observed = np.isfinite(face)
         scale = face_width(observed) / REFERENCE_FACE_WIDTH

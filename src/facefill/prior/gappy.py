@@ -142,6 +142,8 @@ class PCAPrior:
     #: (H, W) root mean square of what ``fill.occluders.ridges`` finds in held-out training faces at
     #: each pixel: their own thin structures (None in models trained before it was learned)
     ridge_spread: np.ndarray | None = None
+    #: share of the covariance lent by rendered faces (``prior.pca.BorrowedVariation``; 0: none)
+    render_share: float = 0.0
 
     @cached_property
     def _components_by_pixel(self) -> np.ndarray:

@@ -11,7 +11,9 @@ from ..frame import OUTLINE_FREQUENCY, mirror
 from .gappy import PCAPrior
 from .pca import (
     EM_COMPONENTS,
+    BorrowedVariation,
     StreamingPCA,
+    covariance_factor,
     impute_gaps,
     principal_components,
     project_gaps,
@@ -156,6 +158,34 @@ def learn_prior(statistics: FaceStatistics, chunks, max_components: int = MAX_CO
         locality=LOCALITY_FRACTION * face_width,
     )
     return LearnedPrior(prior, sample, sample_rows)
+
+
+def borrowed_variation(learned: LearnedPrior, chunks) -> BorrowedVariation:
+    """How other faces (renders) vary over ``learned``'s domain, to lend its prior
+    (:class:`~facefill.prior.pca.BorrowedVariation`, share 0 until one is chosen).
+
+    ``chunks`` is as for :func:`learn_prior`. The faces and their mirror images
+    become rows over the domain as the training faces did (their background
+    filled by a fit to the sample's EM-PCA) and go through a PCA a chunk at a time.
+    """
+    domain = learned.prior.domain
+    gap_mean, gap_components, _ = principal_components(learned.sample_rows, EM_COMPONENTS)
+    pca = StreamingPCA(keep=TRACKED_COMPONENTS)
+    for _, depths in chunks():
+        pca.add(project_gaps(np.concatenate([depths, mirror(depths)])[:, domain], gap_mean, gap_components))
+    return BorrowedVariation(covariance_factor(pca))
+
+
+def pooled_prior(prior: PCAPrior, borrowed: BorrowedVariation, max_components: int = MAX_COMPONENTS) -> PCAPrior:
+    """``prior`` with its covariance pooled with ``borrowed``'s (its mean and settings kept), at most
+    ``max_components`` components."""
+    if borrowed.share <= 0:
+        return prior
+    own = np.sqrt(prior.variances)[:, None] * prior.components[:, prior.domain]
+    components, variances = borrowed.pool(own, max_components)
+    grid = np.zeros((len(components), *prior.domain.shape), dtype=np.float32)
+    grid[:, prior.domain] = components
+    return replace(prior, components=grid, variances=variances, n_components=min(prior.n_components, len(components)))
 
 
 def _extend_nearest(image: np.ndarray) -> np.ndarray:

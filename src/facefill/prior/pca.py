@@ -9,6 +9,8 @@ an incremental PCA a chunk at a time, so memory does not grow with their number.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 #: EM-PCA of the training faces' background gaps: iterations and rank (enough to converge on the
@@ -53,6 +55,44 @@ def principal_components(rows: np.ndarray, max_components: int) -> tuple[np.ndar
     components = _fix_signs(components)
     variances = s**2 / max(len(rows) - 1, 1)
     return mean, components, variances
+
+
+@dataclass(frozen=True)
+class BorrowedVariation:
+    """How other faces (rendered ones) vary, lent to a prior learned from few faces of one's own.
+
+    The prior's covariance becomes ``(1 - share)`` times its own faces' plus
+    ``share`` times ``factor.T @ factor``, the other faces' covariance over
+    the same domain; its mean stays its own faces'. A few faces of one's own
+    pin down their mean and leading directions; the borrowed covariance adds
+    directions they are too few to show (a shrinkage target, as in
+    Ledoit-Wolf, chosen by cross-validation rather than by formula).
+    """
+
+    factor: np.ndarray  # (r, p): factor.T @ factor is the other faces' covariance
+    share: float = 0.0
+
+    def with_share(self, share: float) -> "BorrowedVariation":
+        return BorrowedVariation(self.factor, float(share))
+
+    def components(self, rows: np.ndarray, max_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`principal_components` of ``rows`` (n, p), their covariance pooled with the borrowed one."""
+        if self.share <= 0:
+            return principal_components(rows, max_components)
+        mean = rows.mean(axis=0)
+        return (mean, *self.pool((rows - mean) / np.sqrt(max(len(rows) - 1, 1)), max_components))
+
+    def pool(self, own: np.ndarray, max_components: int) -> tuple[np.ndarray, np.ndarray]:
+        """Components (k, p) and variances (k,) of ``(1 - share) own.T @ own + share factor.T @ factor``."""
+        pooled = np.vstack([np.sqrt(1 - self.share) * own, np.sqrt(self.share) * self.factor])
+        singular, components = _row_space(pooled, max(0, min(max_components, pooled.shape[1])))
+        return _fix_signs(components), singular**2
+
+
+def covariance_factor(pca: "StreamingPCA") -> np.ndarray:
+    """(r, p) ``factor`` with ``factor.T @ factor`` the covariance of the rows ``pca`` was given
+    (over the directions it kept)."""
+    return pca.basis / np.sqrt(max(pca.count - 1, 1))
 
 
 class StreamingPCA:
