@@ -257,5 +257,5 @@ def test_renders_lend_a_few_faces_the_variation_they_lack():
 
 
 def test_renders_of_another_size_are_refused_naming_the_render(faces8):
-    with pytest.raises(ShapeMismatchError, match="render 1: size 58x60 differs from the training images' 116x120"):
+    with pytest.raises(ShapeMismatchError, match="render 1: size 58x60 differs from the first image's 116x120"):
         FaceModel().fit(faces8[:4], renders=[faces8[4], make_faces(1, shape=(60, 58))[0]])

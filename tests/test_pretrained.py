@@ -7,7 +7,7 @@ from facefill.errors import InvalidParameterError
 from facefill.evaluate import score
 from facefill.masks import make_mask, mask_rng
 from facefill.morphable.render import View
-from facefill.pretrained import PRETRAINED_FACES, assume_frame, pretrained_model, renders_like
+from facefill.pretrained import PRETRAINED_FACES, RENDER_CHUNK, assume_frame, pretrained_model, renders_like
 from facefill.synth import LEVELS_PER_MM, make_faces
 
 #: Faces of another camera than synth's defaults: 16-bit, 90x80, faces 54 px wide, 850 mm away.
@@ -101,3 +101,15 @@ def test_renders_like_ones_faces_vary_as_much_as_they_do_around_their_mean():
 def test_renders_like_needs_a_count_of_at_least_one():
     with pytest.raises(InvalidParameterError, match="count 0 is not valid"):
         renders_like(list(make_faces(2, shape=(60, 58))), 0)
+
+
+def test_renders_are_made_a_chunk_at_a_time_as_asked_for_and_alike_in_any_order():
+    faces = list(make_faces(2, shape=(60, 58), seed=8))
+    renders = renders_like(faces, 10**9, seed=2)  # nothing is rendered before it is asked for
+    assert len(renders) == 10**9
+    last, first, second_chunk = renders[-1].copy(), renders[0].copy(), renders[RENDER_CHUNK].copy()
+    again = renders_like(faces, 10**9, seed=2)
+    assert [again[i].tobytes() for i in (RENDER_CHUNK, 0, -1)] == [second_chunk.tobytes(), first.tobytes(), last.tobytes()]
+    assert first.tobytes() != second_chunk.tobytes()
+    with pytest.raises(IndexError):
+        renders[10**9]

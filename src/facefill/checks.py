@@ -87,14 +87,14 @@ def check_image(image: np.ndarray, shape: tuple[int, ...], dtype: np.dtype, name
         raise ShapeMismatchError(f"{name}: dtype {image.dtype} differs from {whose} {dtype}")
 
 
-def stack_images(images, reference: np.ndarray | None = None, offset: int = 0) -> np.ndarray:
+def stack_images(images, reference: np.ndarray | None = None, offset: int = 0, label: str = "image") -> np.ndarray:
     """Check that the images share one size and a supported dtype (those of ``reference``, by
-    default the first image) and stack them; ``offset`` numbers the images in messages."""
+    default the first image) and stack them; messages call them ``label`` and a number from ``offset``."""
     images = list(images) if not isinstance(images, np.ndarray) else images
     if len(images) == 0:
         raise InvalidParameterError("images is empty; expected at least one face")
     first = np.asarray(images[0] if reference is None else reference)
     for i, image in enumerate(images, start=offset):
-        check_image(np.asarray(image), first.shape, first.dtype, f"image {i}", "the first image's")
+        check_image(np.asarray(image), first.shape, first.dtype, f"{label} {i}", "the first image's")
     check_dtype(first.dtype, "images")
     return np.stack([np.asarray(image) for image in images])

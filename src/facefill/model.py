@@ -137,8 +137,8 @@ class FaceModel:
         first = stack_images([np.asarray(faces[0])])[0]  # a 2-D image of a supported dtype
         missing_value = default_missing_value(first.dtype) if missing_value is None else missing_value
         missing_value = check_missing_value(missing_value, first.dtype)
-        for i, render in enumerate(renders if renders is not None else ()):
-            check_image(np.asarray(render), first.shape, first.dtype, f"render {i}", "the training images'")
+        if renders is not None and len(renders):  # the first now; each of the others as it is read
+            check_image(np.asarray(renders[0]), first.shape, first.dtype, "render 0", "the first image's")
         prior_settings = {
             "n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight,
             "render_share": self.render_share,

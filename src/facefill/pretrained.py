@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -110,7 +110,7 @@ def _sample(images: Sequence[np.ndarray], count: int, missing_value: float | Non
 
 def renders_like(
     images: Sequence[np.ndarray], count: int, missing_value: float | None = None, seed: int = 0
-) -> list[np.ndarray]:
+) -> "RenderedFaces":
     """``count`` faces rendered to look like ``images`` (complete faces of one's own), to train on
     beside them.
 
@@ -127,7 +127,10 @@ def renders_like(
 
     Returns
     -------
-    list of (H, W) ndarray, of the images' dtype and missing value.
+    RenderedFaces
+        A sequence of ``count`` (H, W) arrays of the images' dtype and missing value,
+        rendered :data:`RENDER_CHUNK` at a time as they are asked for, so that memory
+        does not grow with ``count``.
     """
     count = whole_number("count", count)
     assumed = assume_frame(images, missing_value, faces=count)
@@ -135,12 +138,13 @@ def renders_like(
     real = np.stack([to_float(image, missing_value) for image in stack])
     silhouettes = [ndimage.binary_fill_holes(np.isfinite(depth)) for depth in real]
 
-    def rendered(n, variation, noise, seed_) -> np.ndarray:
+    def rendered(n, variation, noise, seed_, first=0) -> np.ndarray:
+        """``n`` renders, the ``first``-th to the ``first + n - 1``-th, cut by the silhouettes."""
         faces = make_faces(
             n, dtype="float32", seed=seed_, view=assumed.view, pitch=assumed.pitch, noise=noise, margin=SILHOUETTE_MARGIN,
             identity=variation, expression=variation * EXPRESSION, pose=tuple(variation * sd for sd in POSE_SD),
         )  # fmt: skip
-        return np.stack([np.where(silhouettes[i % len(silhouettes)], face, np.nan) for i, face in enumerate(faces)])
+        return np.stack([np.where(silhouettes[(first + i) % len(silhouettes)], face, np.nan) for i, face in enumerate(faces)])
 
     def quantised(depths) -> list[np.ndarray]:
         return [to_float(_as_image(depth, assumed.dtype, missing_value), missing_value) for depth in depths]
@@ -150,10 +154,49 @@ def renders_like(
     variation = float(np.clip(_spread(real) / max(_spread(probe), 1e-9), MIN_VARIATION, 1.0)) if matched else 1.0
     # noise: what the images have beyond what quantising noiseless renders gives
     excess = max(_noise_level(list(real)) ** 2 - _noise_level(quantised(probe)) ** 2, 0.0)
-    faces = rendered(count, variation, float(np.sqrt(excess)) / _WHITE_NOISE_LEVEL, seed)
-    if matched:
-        faces = faces - np.nan_to_num(_mean(faces) - _mean(real))
-    return [_as_image(face, assumed.dtype, missing_value) for face in faces]
+    noise = float(np.sqrt(excess)) / _WHITE_NOISE_LEVEL
+
+    def chunk(start: int, n: int) -> np.ndarray:  # each chunk from its own seed, the first from ``seed``
+        return rendered(n, variation, noise, [seed, start] if start else seed, start)
+
+    shift = np.zeros(real.shape[1:])
+    if matched:  # a first pass for the renders' mean face, a chunk at a time
+        total, counted = np.zeros(shift.shape), np.zeros(shift.shape)
+        for start in range(0, count, RENDER_CHUNK):
+            faces = chunk(start, min(RENDER_CHUNK, count - start))
+            total += np.nansum(faces, axis=0)
+            counted += np.isfinite(faces).sum(axis=0)
+        renders_mean = np.where(counted > 0, total / np.maximum(counted, 1), np.nan)
+        shift = np.nan_to_num(renders_mean - _mean(real))
+    return RenderedFaces(
+        count, lambda start, n: [_as_image(face - shift, assumed.dtype, missing_value) for face in chunk(start, n)]
+    )
+
+
+#: Renders made at a time by :class:`RenderedFaces`.
+RENDER_CHUNK = 64
+
+
+class RenderedFaces(Sequence):
+    """``count`` rendered faces, made :data:`RENDER_CHUNK` at a time as they are asked for (the
+    last chunk is kept), by ``make_chunk(start, n)``: the ``start``-th to the ``start + n - 1``-th.
+    Asking again gives the same faces."""
+
+    def __init__(self, count: int, make_chunk: Callable[[int, int], list[np.ndarray]]):
+        self.count, self._make_chunk = count, make_chunk
+        self._start, self._chunk = -1, []
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        index %= self.count
+        start = index - index % RENDER_CHUNK
+        if start != self._start:
+            self._chunk, self._start = self._make_chunk(start, min(RENDER_CHUNK, self.count - start)), start
+        return self._chunk[index - start]
 
 
 #: Faces of one's own needed to match the renders' variation and mean face to theirs.

@@ -59,10 +59,10 @@ def learn(
     # running-average batches must not straddle chunks
     step = max(1, chunk_size // batch_size) * batch_size if average == "running" else chunk_size
 
-    def chunks(images: Sequence[np.ndarray] = faces) -> Iterator[tuple[int, np.ndarray]]:
+    def chunks(images: Sequence[np.ndarray] = faces, label: str = "image") -> Iterator[tuple[int, np.ndarray]]:
         for start in range(0, len(images), step):
             chunk = [images[i] for i in range(start, min(start + step, len(images)))]
-            yield start, to_float(stack_images(chunk, reference=first, offset=start), missing_value)
+            yield start, to_float(stack_images(chunk, reference=first, offset=start, label=label), missing_value)
 
     statistics = FaceStatistics(len(faces), first.shape, sample_faces)
     running = None
@@ -86,19 +86,19 @@ def learn(
     advance = stage("pass 2 of 2: the shape prior's components")
     advance(0, len(faces))
 
-    def counted_chunks():
-        for start, depths in chunks():
+    def counted_chunks(images: Sequence[np.ndarray] = faces, label: str = "image"):
+        """:func:`chunks`, each counted by the stage's ``advance`` as it is done."""
+        for start, depths in chunks(images, label):
             yield start, depths
-            advance(start + len(depths), len(faces))
+            advance(start + len(depths), len(images))
 
     learned = learn_prior(statistics, counted_chunks, MAX_COMPONENTS if n_components == "auto" else int(n_components))
     sample, rows = learned.sample, learned.sample_rows
     borrowed = None
     if renders is not None and len(renders):
-        advance = stage("how the rendered faces vary")
+        advance = stage("the rendered faces: how they vary")
         advance(0, len(renders))
-        borrowed = borrowed_variation(learned, lambda: iter(chunks(renders)))
-        advance(len(renders), len(renders))
+        borrowed = borrowed_variation(learned, lambda: counted_chunks(renders, "render"))
     # the held-out stages say how far they are as their folds go (tuning.held_out_folds)
     advance = stage("choosing the prior's settings: faces held out")
     chosen = choose_settings(sample, rows, learned.prior, **settings, on_fold=advance, borrowed=borrowed)

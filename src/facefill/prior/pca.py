@@ -66,7 +66,11 @@ class BorrowedVariation:
     the same domain; its mean stays its own faces'. A few faces of one's own
     pin down their mean and leading directions; the borrowed covariance adds
     directions they are too few to show (a shrinkage target, as in
-    Ledoit-Wolf, chosen by cross-validation rather than by formula).
+    Ledoit-Wolf, chosen by cross-validation rather than by formula). Adding
+    the other covariance only outside the own faces' directions instead,
+    keeping theirs whole, lost on the sample faces held out (eight families,
+    200 renders, cross-validated the same way: 1.034 levels against 1.032
+    without renders and 1.022 pooled).
     """
 
     factor: np.ndarray  # (r, p): factor.T @ factor is the other faces' covariance
