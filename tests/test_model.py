@@ -259,3 +259,12 @@ def test_renders_lend_a_few_faces_the_variation_they_lack():
 def test_renders_of_another_size_are_refused_naming_the_render(faces8):
     with pytest.raises(ShapeMismatchError, match="render 1: size 58x60 differs from the first image's 116x120"):
         FaceModel().fit(faces8[:4], renders=[faces8[4], make_faces(1, shape=(60, 58))[0]])
+
+
+def test_components_asked_for_beyond_what_lent_renders_add_are_the_ones_there(faces8):
+    # renders may add components, so more may be asked for than the faces have: none lent, the
+    # model uses the ones there are and fills
+    model = FaceModel(n_components=48, noise=1.0, mirror_weight=0.5, render_share=0.0).fit(faces8[:4], renders=faces8[4:8])
+    assert model.prior_.n_components == len(model.prior_.components) < 48
+    holed = with_hole(faces8[8], slice(50, 60), slice(40, 60), 255)
+    assert (model.reconstruct(holed)[50:60, 40:60] != 255).any()

@@ -25,7 +25,7 @@ from .masks import LARGE_FAMILIES, make_mask, mask_rng
 from .prior import PCAPrior
 from .prior.gappy import normal_equations, ridge_penalty
 from .prior.learn import MAX_COMPONENTS
-from .prior.pca import BorrowedVariation
+from .prior.pca import BorrowedVariation, principal_components
 
 COMPONENT_GRID = (0, 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, MAX_COMPONENTS)
 NOISE_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # times the depth scale
@@ -132,9 +132,10 @@ def cross_validate(
     shape ``(len(grid_k), len(grid_noise), len(grid_w))``.
 
     For each held-out face the prior is learned again without it and its
-    mirror image (lent ``borrowed``'s variation, if given); each mask hides part of it, and every setting fills the
-    hidden face pixels as ``auto`` does (:func:`setting_errors`), so the
-    settings are chosen for the fill that reconstruction runs.
+    mirror image (lent ``borrowed``'s variation, if given); each mask hides
+    part of it, and every setting fills the hidden face pixels as ``auto``
+    does (:func:`setting_errors`), so the settings are chosen for the fill
+    that reconstruction runs.
     """
     totals = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
     cases = 0
@@ -171,8 +172,10 @@ def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int
 def fold_prior(rows: np.ndarray, like: PCAPrior, max_components: int, borrowed: BorrowedVariation | None = None) -> PCAPrior:
     """A prior of ``rows`` (faces over ``like``'s domain, gaps filled) made like ``like``, its
     covariance pooled with ``borrowed``'s if given."""
-    lender = BorrowedVariation(np.zeros((0, rows.shape[1]))) if borrowed is None else borrowed
-    mean, components, variances = lender.components(rows, max_components)
+    if borrowed is None:
+        mean, components, variances = principal_components(rows, max_components)
+    else:
+        mean, components, variances = borrowed.components(rows, max_components)
     mean_face = np.full(like.domain.shape, np.nan)
     mean_face[like.domain] = mean
     grid = np.zeros((len(components), *like.domain.shape), dtype=np.float32)
