@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import ndimage
 
 from .errors import InvalidParameterError, ShapeMismatchError, UnsupportedImageError
 
@@ -54,6 +55,16 @@ def depth_units(dtype: np.dtype) -> str:
     """What a depth of ``dtype`` is taken to count: levels of an 8-bit image (nearer = larger, as
     in the sample data), millimetres otherwise."""
     return "levels" if np.dtype(dtype).itemsize == 1 else "mm"
+
+
+def extend_nearest(image: np.ndarray) -> np.ndarray:
+    """A copy of ``image`` in which each NaN pixel takes the value of the nearest finite one (all
+    0 if none is finite)."""
+    missing = np.isnan(image)
+    if not missing.any() or missing.all():
+        return np.nan_to_num(image)
+    nearest = ndimage.distance_transform_edt(missing, return_distances=False, return_indices=True)
+    return image[tuple(nearest)]
 
 
 def format_size(shape: tuple[int, ...]) -> str:

@@ -25,7 +25,7 @@ from .model import FaceModel
 from .morphable.fit import fit_view
 from .morphable.mesh import FACE_WIDTH_MM
 from .morphable.render import View
-from .synth import EXPRESSION, POSE_SD, make_faces
+from .synth import EXPRESSION, POSE_SD, chunk_seed, make_faces
 
 #: Rendered faces a model is trained on: enough for the prior's 64 components to settle.
 PRETRAINED_FACES = 200
@@ -156,8 +156,8 @@ def renders_like(
     excess = max(_noise_level(list(real)) ** 2 - _noise_level(quantised(probe)) ** 2, 0.0)
     noise = float(np.sqrt(excess)) / _WHITE_NOISE_LEVEL
 
-    def chunk(start: int, n: int) -> np.ndarray:  # each chunk from its own seed, the first from ``seed``
-        return rendered(n, variation, noise, [seed, start] if start else seed, start)
+    def chunk(start: int, n: int) -> np.ndarray:
+        return rendered(n, variation, noise, chunk_seed(seed, start), start)
 
     shift = np.zeros(real.shape[1:])
     if matched:  # a first pass for the renders' mean face, a chunk at a time

@@ -209,6 +209,13 @@ def _sensed(depth: np.ndarray, view: View, dtype: str, noise: float, dropout: fl
     return np.where(face, values, MISSING[dtype]).astype(dtype)
 
 
+def chunk_seed(seed, start: int):
+    """The seed of the faces made from the ``start``-th on, when faces are made a chunk at a time:
+    the first chunk's is ``seed`` itself (so it is ``make_faces(n, seed=seed)``'s own faces), each
+    other's its own, ``[seed, start]``."""
+    return [seed, start] if start else seed
+
+
 def write_faces(
     out: str | os.PathLike,
     count: int,
@@ -250,7 +257,7 @@ def write_faces(
     report = on_progress if on_progress is not None else (lambda stage, done, total: None)
     report("writing faces", 0, count)
     for start in range(0, count, chunk):
-        faces = make_faces(min(chunk, count - start), shape=shape, dtype=dtype, seed=[seed, start] if start else seed, **options)
+        faces = make_faces(min(chunk, count - start), shape=shape, dtype=dtype, seed=chunk_seed(seed, start), **options)
         for i, face in enumerate(faces, start=start):
             write_depth(paths[i], face)
             for family in holes:

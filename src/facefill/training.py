@@ -102,12 +102,10 @@ def learn(
     # the held-out stages say how far they are as their folds go (tuning.held_out_folds)
     advance = stage("choosing the prior's settings: faces held out")
     chosen = choose_settings(sample, rows, learned.prior, **settings, on_fold=advance, borrowed=borrowed)
-    prior = learned.prior
+    prior = replace(learned.prior, **chosen)
     if borrowed is not None:
         borrowed = borrowed.with_share(chosen["render_share"])
         prior = pooled_prior(prior, borrowed)
-    # with renders, the grid reaches past the faces' own components (none lent: their number)
-    prior = replace(prior, **{**chosen, "n_components": min(chosen["n_components"], len(prior.components))})
     advance = stage("how far faces stray from the prior (for --occluders): faces held out")
     prior = replace(prior, **residual_statistics(sample, rows, prior, on_fold=advance, borrowed=borrowed))
     frame = FaceFrame(

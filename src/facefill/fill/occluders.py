@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..depth import extend_nearest
 from ..errors import InvalidParameterError
 from ..frame import REFERENCE_FACE_WIDTH, FaceFrame, face_width
 from ..align import warp_to_image
@@ -112,11 +113,7 @@ def ridges(standing_out: np.ndarray, scale: float) -> np.ndarray:
     strands that reach the outline could only be looked for 2 px inside it (sample faces held
     out, hair strands painted: recall 0.89 -> 0.97, a clean face's pixels flagged 0.34 -> 0.38 %).
     """
-    observed = np.isfinite(standing_out)
-    values = np.where(observed, standing_out, 0.0)
-    if observed.any() and not observed.all():
-        nearest = ndimage.distance_transform_edt(~observed, return_distances=False, return_indices=True)
-        values = values[tuple(nearest)]
+    values = extend_nearest(standing_out)
     width = max(3, int(round(THIN_WIDTH * scale)) | 1)
     return values - ndimage.grey_opening(values, size=(width, width))
 

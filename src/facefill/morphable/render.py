@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ..depth import extend_nearest
 from ..fill.blend import harmonic_fill
 
 #: Tolerance on barycentric coordinates, so that a pixel centre on an edge shared by two
@@ -173,8 +174,7 @@ def grazing_angle(depth: np.ndarray, view: View) -> np.ndarray:
     if not face.any():
         return np.full(depth.shape, np.nan)
     # outside the face, the nearest face pixel's depth: one-sided slopes at the rim
-    nearest = ndimage.distance_transform_edt(~face, return_distances=False, return_indices=True)
-    millimetres = depth[tuple(nearest)] / view.gain
+    millimetres = extend_nearest(depth) / view.gain
     slope_rows, slope_cols = np.gradient(millimetres)
     angle = np.degrees(np.arctan(np.hypot(slope_rows, slope_cols) * view.scale))
     return np.where(face, angle, np.nan)

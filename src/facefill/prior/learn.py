@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import ndimage
 
+from ..depth import extend_nearest
 from ..frame import OUTLINE_FREQUENCY, mirror
 from .gappy import PCAPrior
 from .pca import (
@@ -144,7 +144,7 @@ def learn_prior(statistics: FaceStatistics, chunks, max_components: int = MAX_CO
     grid_components = np.zeros((components.shape[0], height, width), dtype=np.float32)
     grid_components[:, domain] = components
     prior = PCAPrior(
-        mean=_extend_nearest(mean_face),
+        mean=extend_nearest(mean_face),
         components=grid_components,
         variances=variances,
         domain=domain,
@@ -178,20 +178,12 @@ def borrowed_variation(learned: LearnedPrior, chunks) -> BorrowedVariation:
 
 def pooled_prior(prior: PCAPrior, borrowed: BorrowedVariation, max_components: int = MAX_COMPONENTS) -> PCAPrior:
     """``prior`` with its covariance pooled with ``borrowed``'s (its mean and settings kept), at most
-    ``max_components`` components."""
+    ``max_components`` components; its ``n_components`` (which may ask for components the renders
+    could have added) at most the components it has."""
     if borrowed.share <= 0:
-        return prior
+        return replace(prior, n_components=min(prior.n_components, len(prior.components)))
     own = np.sqrt(prior.variances)[:, None] * prior.components[:, prior.domain]
     components, variances = borrowed.pool(own, max_components)
     grid = np.zeros((len(components), *prior.domain.shape), dtype=np.float32)
     grid[:, prior.domain] = components
     return replace(prior, components=grid, variances=variances, n_components=min(prior.n_components, len(components)))
-
-
-def _extend_nearest(image: np.ndarray) -> np.ndarray:
-    """Give NaN pixels the value of the nearest finite pixel."""
-    missing = np.isnan(image)
-    if not missing.any() or missing.all():
-        return np.nan_to_num(image)
-    _, (rows, cols) = ndimage.distance_transform_edt(missing, return_indices=True)
-    return image[rows, cols]
