@@ -131,6 +131,37 @@ def test_a_thin_hole_is_filled_from_its_border_not_from_the_priors_fine_detail()
     np.testing.assert_array_equal(filled[~hole], depth[~hole])
 
 
+def test_a_scratch_running_into_a_thick_hole_is_filled_as_a_thin_hole_along_its_length():
+    from facefill.fill.auto import blended_fill
+
+    plane, depth, hole = _plane_with_hole(slice(4, 16), slice(4, 16))  # a thick hole ...
+    hole[24:26, 10:36] = True  # ... and a scratch 2 px wide, joined to it by a strand
+    hole[16:24, 10:12] = True
+    depth[hole] = np.nan
+    checker = np.where((np.indices((40, 40)).sum(axis=0) % 2) == 0, 3.0, -3.0)
+    filled = blended_fill(depth, plane + checker, np.full((40, 40), np.nan), hole, 0.0, 1.0)
+    scratch = np.zeros_like(hole)
+    scratch[24:26, 14:36] = True
+    # one connected part, but thin along the scratch: its border decides there, not the prior
+    assert np.abs(filled - plane)[scratch].mean() < 0.2 * np.abs(checker).mean()
+    # the thick part still follows the prior
+    assert np.abs(filled - plane)[8:12, 8:12].mean() > 0.5 * np.abs(checker).mean()
+
+
+def test_local_thickness_is_the_widest_disc_over_each_pixel():
+    from facefill.fill.auto import local_thickness
+
+    region = np.zeros((30, 40), bool)
+    region[5:25, 5:25] = True  # a 20 px square: 10 deep
+    region[14:16, 25:38] = True  # a 2 px strand leaving it
+    distance = ndimage.distance_transform_edt(region)
+    thickness = local_thickness(region, distance, np.arange(0.5, 100.0, 0.5))
+    assert thickness[6, 14] >= 9.5  # by the square's edge, but under its widest disc
+    assert thickness[14, 33] == 1.0
+    assert (thickness[~region] == 0).all()
+    assert local_thickness(region, distance, np.arange(0.5, 4.5, 0.5)).max() == 4.0  # capped
+
+
 def test_a_thick_hole_keeps_the_priors_detail():
     from facefill.fill.auto import blended_fill
 
