@@ -47,6 +47,17 @@ def test_a_nearer_blob_is_found_and_filled_like_a_hole(faces8, model8):
     np.testing.assert_array_equal(filled[observed], occluded[observed])  # nothing else replaced
 
 
+def test_a_large_occluder_only_a_little_nearer_is_found_whole(faces8, synthetic_model):
+    # a hand at most 5 mm nearer: a flexible prior's robust fit comes up under most of it, and
+    # only its highest part stands out until the prior is fitted again without that part
+    face = faces8[0]
+    covered, nearer = paint_occluder("hand", face != 255, np.random.default_rng(33), PX_PER_MM)
+    nearer = 5.0 * nearer / nearer.max()
+    occluded = face.copy()
+    occluded[covered] = to_dtype(face[covered] + LEVELS_PER_MM * nearer[covered], face.dtype, 255)
+    assert _iou(synthetic_model.find_occluders(occluded), covered) > 0.75  # 0.46 fitted once
+
+
 def test_a_face_with_nothing_on_it_comes_back_unchanged(faces8, model8):
     for face in faces8[:2]:
         assert not model8.find_occluders(face).any()

@@ -21,6 +21,12 @@ taken for an occluder:
    least :data:`MIN_THIN_AREA` pixels.
 4. Both are grown by their blurred edge (:data:`EDGE_REACH`,
    :data:`EDGE_SPREADS`).
+5. A robust fit still leans towards a large, low occluder (a hand 5 mm
+   nearer stands out by 2 spreads only, and the fit comes up under the rest
+   of it). When a thick region was found (a hand, not a frame or a strand),
+   the prior is fitted again without what was found, and the pixels
+   connected to the thick region that stand :data:`REGION_SPREADS` nearer
+   than that fit are taken in too (:func:`_refitted`).
 
 Pixel sizes are for a face of the reference width and scale with the face.
 The numbers were chosen on the 20 sample faces, held out, with hands,
@@ -100,7 +106,30 @@ def find_occluders(depth: np.ndarray, frame: FaceFrame, prior) -> np.ndarray:
     ridge_spread = prior.ridge_spread if fitted.identity else warp_to_image(prior.ridge_spread, fitted.transform, fill="nearest")
     to_outline = ndimage.distance_transform_edt(observed) / scale  # in pixels of a reference face
     found = _regions(standing_out, to_outline, spread, scale) | _thin_structures(standing_out, ridge_spread, spread, scale)
-    return _with_edges(found, standing_out, spread, scale)
+    found = _with_edges(found, standing_out, spread, scale)
+    thick = ndimage.binary_erosion(found, iterations=max(1, int(round(THICK_CORE * scale))))
+    if thick.any():
+        found = _refitted(depth, found, thick, frame, prior, spread, scale)
+    return found
+
+
+def _refitted(depth, found, thick, frame, prior, spread: float, scale: float) -> np.ndarray:
+    """``found`` and the pixels connected to its ``thick`` part that stand out from the prior
+    fitted again without ``found`` (step 5 of the module docstring).
+
+    Rendered 16-bit faces held out (20 faces, 6 hands each): hands' IoU 0.873 -> 0.883 and the
+    fill's error 1.78 -> 1.50 times that of the same pixels given as missing; sample faces left
+    out: 0.921 -> 0.920 and 1.41 -> 1.37; glasses, hair strands and the faces as they are
+    unchanged (only a thick region is refitted). Taking in what stands out anywhere after the
+    refit, or growing thin regions too, flagged more of the faces as they are (0.36 -> 0.42 %
+    on the sample) and cost glasses and strands precision.
+    """
+    nearer = frame.nearer
+    refitted = predict(np.where(found, np.nan, depth), frame, lambda face: prior.robust_fit(face, nearer))
+    standing_out = np.where(np.isfinite(depth), nearer * (depth - refitted.values), np.nan)
+    labels, _ = ndimage.label(np.nan_to_num(standing_out, nan=-np.inf) > REGION_SPREADS * spread)
+    grown = found | np.isin(labels, np.unique(labels[thick & (labels > 0)]))
+    return _with_edges(grown, standing_out, spread, scale)
 
 
 def ridges(standing_out: np.ndarray, scale: float) -> np.ndarray:
