@@ -62,8 +62,8 @@ THIN_SHARE = 0.8
 THICK_SHARE = 0.9
 #: Local thickness is measured in steps of this many pixels of a reference face ...
 THICKNESS_STEP = 0.5
-#: ... up to this thickness, where the prior's share is 1 - exp(-9) (all of it). Capped at
-#: 2 * THICKNESS_REACH (share 0.98), 16-bit rendered faces lost 0.01 mm on half, chin and top.
+#: ... up to this thickness, where the prior's share is 1 - exp(-9) (all of it). A cap of
+#: 2 * THICKNESS_REACH (share 0.98) cost 20 rendered 16-bit faces 0.01 mm on half, chin and top.
 THICKNESS_CAP = 3 * THICKNESS_REACH
 
 

@@ -122,7 +122,9 @@ def _refitted(depth, found, thick, frame, prior, spread: float, scale: float) ->
     out: 0.921 -> 0.920 and 1.41 -> 1.37; glasses, hair strands and the faces as they are
     unchanged (only a thick region is refitted). Taking in what stands out anywhere after the
     refit, or growing thin regions too, flagged more of the faces as they are (0.36 -> 0.42 %
-    on the sample) and cost glasses and strands precision.
+    on the sample) and cost glasses and strands precision. Official ``facefill evaluate`` runs:
+    hands' IoU 0.922 -> 0.938 and fill ratio 1.56 -> 1.32 on the sample faces, 0.873 -> 0.875
+    and 1.64 -> 1.43 on 60 rendered 16-bit faces.
     """
     nearer = frame.nearer
     refitted = predict(np.where(found, np.nan, depth), frame, lambda face: prior.robust_fit(face, nearer))
