@@ -198,9 +198,8 @@ def number_cell(value: float | None, digits: int) -> str:
 
 
 def _format(metric: str, value: float) -> str:
-    if metric in ("changed", "observed_changed") and value is not None and not np.isnan(value):
-        return f"{int(value)}"
-    return number_cell(value, 3 if metric == "iou" else 2)
+    digits = {"iou": 3, "changed": 0, "observed_changed": 0}.get(metric, 2)
+    return number_cell(value, digits)
 
 
 def metric_table_html(summary: dict, families: Sequence[str], metric: str) -> str:

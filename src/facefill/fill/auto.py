@@ -65,6 +65,11 @@ THICKNESS_STEP = 0.5
 #: ... up to this thickness, where the prior's share is 1 - exp(-9) (all of it). A cap of
 #: 2 * THICKNESS_REACH (share 0.98) cost 20 rendered 16-bit faces 0.01 mm on half, chin and top.
 THICKNESS_CAP = 3 * THICKNESS_REACH
+#: The disc radii :func:`thickness_share` tries (pixels of a reference face): from the thinnest
+#: whose share exceeds THIN_SHARE (a thinner disc leaves the share 0) up to the cap.
+SHARED_THICKNESSES = np.arange(
+    THICKNESS_REACH * np.sqrt(-np.log(1 - THIN_SHARE)), THICKNESS_CAP + THICKNESS_STEP, THICKNESS_STEP
+)
 
 
 @dataclass
@@ -156,10 +161,7 @@ def thickness_share(face: np.ndarray, observed: np.ndarray, scale: float) -> np.
     share of the prior's say that its :func:`local_thickness` gives it (see
     :data:`THICKNESS_REACH`): 0 in thin parts (:data:`THIN_SHARE`) and elsewhere."""
     distance = ndimage.distance_transform_edt(~observed)
-    # a thinner disc than the thinnest with a share leaves the share 0: only thicker ones are tried
-    thinnest = THICKNESS_REACH * np.sqrt(-np.log(1 - THIN_SHARE))
-    radii = np.arange(thinnest, THICKNESS_CAP + THICKNESS_STEP, THICKNESS_STEP) * scale
-    thickness = local_thickness(face, distance, radii) / scale
+    thickness = local_thickness(face, distance, SHARED_THICKNESSES * scale) / scale
     share = 1 - np.exp(-((thickness / THICKNESS_REACH) ** 2))
     return np.where(face & (share > THIN_SHARE), share, 0.0)
 

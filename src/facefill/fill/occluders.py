@@ -99,9 +99,7 @@ def find_occluders(depth: np.ndarray, frame: FaceFrame, prior) -> np.ndarray:
     observed = np.isfinite(depth)
     if not observed.any():
         return np.zeros(depth.shape, dtype=bool)
-    nearer = frame.nearer
-    fitted = predict(depth, frame, lambda face: prior.robust_fit(face, nearer))
-    standing_out = np.where(observed, nearer * (depth - fitted.values), np.nan)
+    standing_out, fitted = _standing_out(depth, depth, frame, prior)
     scale = face_width(observed) / REFERENCE_FACE_WIDTH
     ridge_spread = prior.ridge_spread if fitted.identity else warp_to_image(prior.ridge_spread, fitted.transform, fill="nearest")
     to_outline = ndimage.distance_transform_edt(observed) / scale  # in pixels of a reference face
@@ -126,12 +124,19 @@ def _refitted(depth, found, thick, frame, prior, spread: float, scale: float) ->
     hands' IoU 0.922 -> 0.938 and fill ratio 1.56 -> 1.32 on the sample faces, 0.873 -> 0.875
     and 1.64 -> 1.43 on 60 rendered 16-bit faces.
     """
-    nearer = frame.nearer
-    refitted = predict(np.where(found, np.nan, depth), frame, lambda face: prior.robust_fit(face, nearer))
-    standing_out = np.where(np.isfinite(depth), nearer * (depth - refitted.values), np.nan)
+    standing_out, _ = _standing_out(depth, np.where(found, np.nan, depth), frame, prior)
     labels, _ = ndimage.label(np.nan_to_num(standing_out, nan=-np.inf) > REGION_SPREADS * spread)
     grown = found | np.isin(labels, np.unique(labels[thick & (labels > 0)]))
     return _with_edges(grown, standing_out, spread, scale)
+
+
+def _standing_out(depth: np.ndarray, evidence: np.ndarray, frame: FaceFrame, prior):
+    """How far each observed pixel of ``depth`` stands nearer than the prior fitted robustly to
+    ``evidence`` (``depth`` itself, or with pixels left out; NaN where not observed), and the fit
+    (``auto.Prediction``)."""
+    nearer = frame.nearer
+    fitted = predict(evidence, frame, lambda face: prior.robust_fit(face, nearer))
+    return np.where(np.isfinite(depth), nearer * (depth - fitted.values), np.nan), fitted
 
 
 def ridges(standing_out: np.ndarray, scale: float) -> np.ndarray:
