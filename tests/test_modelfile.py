@@ -121,11 +121,12 @@ def test_what_occluder_detection_learned_is_saved_and_older_files_still_load(tmp
     loaded = FaceModel.load(tmp_path / "m.npz")
     assert loaded.prior_.residual_spread == model.prior_.residual_spread > 0
     np.testing.assert_array_equal(loaded.prior_.ridge_spread, model.prior_.ridge_spread)
+    np.testing.assert_array_equal(loaded.prior_.local_spread, model.prior_.local_spread)
     fields = dict(np.load(tmp_path / "m.npz"))
-    del fields["prior_residual_spread"], fields["prior_ridge_spread"]
+    del fields["prior_residual_spread"], fields["prior_ridge_spread"], fields["prior_local_spread"]
     np.savez(tmp_path / "old.npz", **fields)
     old = FaceModel.load(tmp_path / "old.npz")
-    assert math.isnan(old.prior_.residual_spread) and old.prior_.ridge_spread is None
+    assert math.isnan(old.prior_.residual_spread) and old.prior_.ridge_spread is None and old.prior_.local_spread is None
     np.testing.assert_array_equal(old.reconstruct(faces8[0]), model.reconstruct(faces8[0]))  # fills as before
 
 

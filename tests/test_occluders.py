@@ -58,6 +58,18 @@ def test_a_large_occluder_only_a_little_nearer_is_found_whole(faces8, synthetic_
     assert _iou(synthetic_model.find_occluders(occluded), covered) > 0.75  # 0.46 fitted once
 
 
+@pytest.mark.parametrize("face_index, seed", [(0, 7), (1, 5)])
+def test_a_large_occluder_whose_height_the_fit_could_follow_is_found(faces8, synthetic_model, face_index, seed):
+    # a hand 4 mm nearer (5 spreads at its highest): a robust fit started from the plain fit
+    # comes up under all of it and finds nothing (IoU 0.06, 0.00); started strict, it stays under
+    face = faces8[face_index]
+    covered, nearer = paint_occluder("hand", face != 255, np.random.default_rng(seed), PX_PER_MM)
+    nearer = 4.0 * nearer / nearer.max()
+    occluded = face.copy()
+    occluded[covered] = to_dtype(face[covered] + LEVELS_PER_MM * nearer[covered], face.dtype, 255)
+    assert _iou(synthetic_model.find_occluders(occluded), covered) > 0.9
+
+
 def test_a_face_with_nothing_on_it_comes_back_unchanged(faces8, model8):
     for face in faces8[:2]:
         assert not model8.find_occluders(face).any()
@@ -67,6 +79,20 @@ def test_a_face_with_nothing_on_it_comes_back_unchanged(faces8, model8):
 def test_the_users_mask_is_not_looked_at(faces8, model8):
     occluded, covered = _covered(faces8[0], "hand", 3)
     assert not model8.find_occluders(occluded, mask=covered).any()
+
+
+def test_a_part_of_the_face_where_faces_stray_from_the_fit_must_stand_out_further(faces8, model8):
+    # a bump on the forehead, where the training faces fit the prior well, is an occluder; the
+    # same bump where they stray from it by many spreads (as at the tip of the nose) is not
+    face = faces8[1]
+    depth = np.where(face == 255, np.nan, face.astype(float))
+    bump = np.zeros(face.shape, bool)
+    bump[20:36, 45:61] = True
+    depth[bump] += 6 * model8.prior_.residual_spread
+    assert find_occluders(depth, model8.frame_, model8.prior_)[bump].all()
+    local_spread = model8.prior_.local_spread.copy()
+    local_spread[15:41, 40:66] = 20 * model8.prior_.residual_spread
+    assert not (find_occluders(depth, model8.frame_, replace(model8.prior_, local_spread=local_spread)) & bump).any()
 
 
 def test_a_model_without_the_learned_residuals_says_to_train_again(faces8, model8):

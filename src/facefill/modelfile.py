@@ -77,8 +77,9 @@ def write_model(path: str | os.PathLike, contents: ModelContents) -> None:
     }
     for name in _PRIOR_ARRAYS + _PRIOR_SCALARS:
         arrays[f"prior_{name}"] = np.asarray(getattr(prior, name))
-    if prior.ridge_spread is not None:
-        arrays["prior_ridge_spread"] = prior.ridge_spread
+    for name in ("ridge_spread", "local_spread"):
+        if getattr(prior, name) is not None:
+            arrays[f"prior_{name}"] = getattr(prior, name)
     if contents.calibration is not None:
         arrays["calibration"] = np.array(contents.calibration.to_json())
     with atomic_output(path) as handle:
@@ -164,6 +165,10 @@ def _contents(fields: dict) -> ModelContents:
         else math.nan,
         ridge_spread=_numbers(fields, "prior_ridge_spread", shape, 0, _DEPTH_LIMIT).astype(np.float32)
         if "prior_ridge_spread" in fields
+        else None,
+        # absent from the files of facefill before regions were judged against it
+        local_spread=_numbers(fields, "prior_local_spread", shape, 0, _DEPTH_LIMIT).astype(np.float32)
+        if "prior_local_spread" in fields
         else None,
         # absent from the files of facefill before renders lent their variation
         render_share=float(_numbers(fields, "prior_render_share", (), 0, 1)) if "prior_render_share" in fields else 0.0,

@@ -263,9 +263,11 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
 
     Returns a dict of ``residual_spread`` (the robust spread, 1.4826 times the median absolute
     deviation, of their depth about the fit, away from their outlines: see
-    ``fill.occluders.RIM_GUARD``; there the prior's misfit is the outline's) and ``ridge_spread`` ((H, W) float32: the root mean square, at
-    each pixel, of the thin structures nearer than their surroundings the faces have there,
-    ``fill.occluders.ridges``; spread by a pixel, as faces' features move by that much).
+    ``fill.occluders.RIM_GUARD``; there the prior's misfit is the outline's), ``ridge_spread``
+    ((H, W) float32: the root mean square, at each pixel, of the thin structures nearer than
+    their surroundings the faces have there, ``fill.occluders.ridges``) and ``local_spread``
+    ((H, W) float32: the root mean square of their depth about the fit at each pixel); both maps
+    spread by a pixel, as faces' features move by that much.
     ``sample``, ``sample_rows`` and ``borrowed`` (with the chosen share) are as for
     :func:`choose_settings`; with fewer than 3 faces, the depth scale and no ridges. ``on_fold``
     as for :func:`choose_settings`.
@@ -273,9 +275,9 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
     n = len(sample)
     shape = prior.domain.shape
     if n < 3:
-        return {"residual_spread": prior.depth_scale, "ridge_spread": np.zeros(shape, dtype=np.float32)}
+        return {"residual_spread": prior.depth_scale, "ridge_spread": np.zeros(shape, dtype=np.float32), "local_spread": np.zeros(shape, dtype=np.float32)}
     nearer = nearer_direction(prior.mean, prior.symmetric_outline)
-    residuals, ridge_sum, ridge_count = [], np.zeros(shape), np.zeros(shape)
+    residuals, ridge_sum, squares_sum, count = [], np.zeros(shape), np.zeros(shape), np.zeros(shape)
     for i, fold in held_out_folds(sample, sample_rows, prior, prior.n_components, SPREAD_FOLDS, on_fold, borrowed):
         face = sample[i]
         observed = np.isfinite(face)
@@ -284,11 +286,17 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
         standing_out = nearer * (face - fold.fit(face).prediction)
         residuals.append(standing_out[inner])
         ridge_sum += np.where(observed, ridges(standing_out, scale) ** 2, 0.0)
-        ridge_count += observed
+        squares_sum += np.where(observed, standing_out**2, 0.0)
+        count += observed
     values = np.concatenate(residuals)
     spread = 1.4826 * float(np.median(np.abs(values - np.median(values)))) if values.size else 0.0
-    ridge = np.sqrt(np.divide(ridge_sum, ridge_count, out=np.zeros(shape), where=ridge_count > 0))
+
+    def root_mean_square(total):
+        mean = np.divide(total, count, out=np.zeros(shape), where=count > 0)
+        return ndimage.maximum_filter(np.sqrt(mean), size=3).astype(np.float32)
+
     return {
         "residual_spread": spread if spread > 0 else prior.depth_scale,
-        "ridge_spread": ndimage.maximum_filter(ridge, size=3).astype(np.float32),
+        "ridge_spread": root_mean_square(ridge_sum),
+        "local_spread": root_mean_square(squares_sum),
     }
