@@ -6,7 +6,9 @@ generic inpainters (``biharmonic``, ``telea``, ``ns``, with the ``eval`` extra) 
 Rows: each protocol mask family, the thin ones included, on 116x120 faces (the
 sample data when it is beside the project, else synthetic), then how the time grows with the image
 size (synthetic faces, a blob hole scaled with the face) and with the hole
-size (116x120, one disc of growing radius). Times are medians over repeats.
+size (116x120, one disc of growing radius); and occluder detection (``find_occluders``, and
+``reconstruct(..., occluders=True)``) on faces with a hand painted in front. Times are medians
+over repeats.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from facefill.depth import to_dtype  # noqa: E402
 from facefill.discovery import find_images  # noqa: E402
 from facefill.formats import read_depth  # noqa: E402
 from facefill.baselines import resolve_methods  # noqa: E402
 from facefill.masks import FAMILIES, make_mask, mask_rng  # noqa: E402
 from facefill.model import FaceModel  # noqa: E402
+from facefill.occlusions import paint_occluder  # noqa: E402
+from facefill.pretrained import assume_frame  # noqa: E402
 from facefill.synth import make_faces  # noqa: E402
 
 DATASET = Path(__file__).resolve().parents[1].parent / "shared" / "dataset"
@@ -38,19 +43,25 @@ def median_ms(model: FaceModel, images: list[np.ndarray], method: str, repeats: 
 
 
 def paired_times(model: FaceModel, images: list[np.ndarray], methods, repeats: int) -> dict[str, np.ndarray]:
-    """Seconds per call of each method on each image, the methods timed one after the other on the
-    same image so that this machine's drifting pace cancels out of their ratios."""
+    """Seconds per call of each method on each image (:func:`paired_calls`)."""
+    return paired_calls({method: (lambda image, method=method: model.reconstruct(image, method)) for method in methods}, images, repeats)
+
+
+def paired_calls(calls: dict, images: list[np.ndarray], repeats: int) -> dict[str, np.ndarray]:
+    """Seconds per call of each of ``calls`` (name: function of an image) on each image, timed one
+    after the other on the same image so that this machine's drifting pace cancels out of their
+    ratios."""
     for image in images:  # warm caches
-        for method in methods:
-            model.reconstruct(image, method)
-    times: dict = {method: [] for method in methods}
+        for call in calls.values():
+            call(image)
+    times: dict = {name: [] for name in calls}
     for _ in range(repeats):
         for image in images:
-            for method in methods:
+            for name, call in calls.items():
                 start = time.perf_counter()
-                model.reconstruct(image, method)
-                times[method].append(time.perf_counter() - start)
-    return {method: np.array(values) for method, values in times.items()}
+                call(image)
+                times[name].append(time.perf_counter() - start)
+    return {name: np.array(values) for name, values in times.items()}
 
 
 def holed(faces: np.ndarray, family: str, missing) -> list[np.ndarray]:
@@ -87,6 +98,25 @@ def main() -> None:
         columns = " ".join(f"{float(np.median(times[name]) * 1000):13.2f}" for name in methods)
         ratios = " ".join(f"{np.median(times['auto'] / times[name]):15.2f}" for name in others)
         print(f"  {family:<10s} {columns} {ratios}  (ratios: medians of paired ratios)")
+
+    print("\nOccluders (116x120, a hand painted in front of each face, as `evaluate` paints them):")
+    view = assume_frame(faces, 255).view
+    occluded = []
+    for i, face in enumerate(faces[:4]):
+        covered, nearer = paint_occluder("hand", face != 255, np.random.default_rng(i), view.scale)
+        image = face.copy()
+        image[covered] = to_dtype(face[covered] + view.gain * nearer[covered], face.dtype, 255)
+        occluded.append(image)
+    calls = {
+        "seed": lambda image: model.reconstruct(image, "seed"),
+        "find": model.find_occluders,
+        "find+fill": lambda image: model.reconstruct(image, occluders=True),
+    }
+    times = paired_calls(calls, occluded, args.repeats)
+    print(f"  {'':<10s} " + " ".join(f"{name + ' ms':>13s}" for name in calls) + f" {'find/seed':>10s} {'find+fill/seed':>15s}")
+    columns = " ".join(f"{float(np.median(times[name]) * 1000):13.2f}" for name in calls)
+    ratios = f"{np.median(times['find'] / times['seed']):10.1f} {np.median(times['find+fill'] / times['seed']):15.1f}"
+    print(f"  {'hand':<10s} {columns} {ratios}")
 
     print("\nImage size (synthetic faces, blob holes scaled with the face):")
     print(f"  {'size':<10s} {'auto ms':>8s} {'ms per 1000 px':>15s}")
