@@ -269,7 +269,7 @@ def residual_statistics(sample: np.ndarray, sample_rows: np.ndarray, prior: PCAP
     ((H, W) float32: the root mean square of their depth about the fit at each pixel); both maps
     spread by a pixel, as faces' features move by that much.
     ``sample``, ``sample_rows`` and ``borrowed`` (with the chosen share) are as for
-    :func:`choose_settings`; with fewer than 3 faces, the depth scale and no ridges. ``on_fold``
+    :func:`choose_settings`; with fewer than 3 faces, the depth scale and maps of zeros. ``on_fold``
     as for :func:`choose_settings`.
     """
     n = len(sample)

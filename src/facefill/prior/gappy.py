@@ -36,7 +36,8 @@ TUKEY_CUTOFF = 4.685
 #: rising cutoff gives back the efficient fit's weights to the face around it (as an
 #: MM-estimate starts from a highly robust one). Rendered 16-bit faces held out, 120 hands:
 #: IoU 0.883 -> 0.908 (0.891 with the same number of rounds at TUKEY_CUTOFF throughout);
-#: glasses 0.922 -> 0.914; sample faces unchanged.
+#: glasses 0.922 -> 0.914 (won back by ``fill.occluders.LOCAL_SPREAD_MARGIN``); sample faces
+#: left out unchanged.
 ROBUST_START = 2.0
 ROBUST_RISE = 5
 ROBUST_SETTLE = 3
@@ -200,9 +201,10 @@ class PCAPrior:
         """Fit the prior to a face in the frame that may have something in front of it: pixels
         standing out towards the camera (``nearer``: +1 if nearer is larger, -1 if smaller) by
         many :attr:`residual_spread` lose their weight (Tukey's biweight, iteratively
-        reweighted, the cutoff rising from :data:`ROBUST_START` to :data:`TUKEY_CUTOFF`). Every observed pixel counts alike, wherever the holes are: the fit is of
-        the whole face, not for filling a hole; and no mirrored evidence, which would carry
-        an occluder across."""
+        reweighted, the cutoff rising from :data:`ROBUST_START` to :data:`TUKEY_CUTOFF`).
+        Every observed pixel counts alike, wherever the holes are: the fit is of the whole
+        face, not for filling a hole; and no mirrored evidence, which would carry an occluder
+        across."""
         evidence = self.evidence(depth, with_mirror=False)
         k = self.n_components
         design = self.design(evidence.pixels)
