@@ -40,6 +40,10 @@ _PRIOR_ARRAYS = ("components", "variances", "domain")
 _PRIOR_SCALARS = (
     "depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach", "locality", "residual_spread", "render_share",
 )  # fmt: skip
+#: The prior's optional (H, W) maps for occluder detection, absent from the files of facefill
+#: before they were learned (``ridge_spread``: before occluder detection; ``local_spread``: before
+#: regions were judged against it); such files still read, with None.
+_PRIOR_MAPS = ("ridge_spread", "local_spread")
 
 
 @dataclass
@@ -77,7 +81,7 @@ def write_model(path: str | os.PathLike, contents: ModelContents) -> None:
     }
     for name in _PRIOR_ARRAYS + _PRIOR_SCALARS:
         arrays[f"prior_{name}"] = np.asarray(getattr(prior, name))
-    for name in ("ridge_spread", "local_spread"):
+    for name in _PRIOR_MAPS:
         if getattr(prior, name) is not None:
             arrays[f"prior_{name}"] = getattr(prior, name)
     if contents.calibration is not None:
@@ -163,13 +167,7 @@ def _contents(fields: dict) -> ModelContents:
         residual_spread=float(_numbers(fields, "prior_residual_spread", (), 0, _DEPTH_LIMIT, nan=True))
         if "prior_residual_spread" in fields
         else math.nan,
-        ridge_spread=_numbers(fields, "prior_ridge_spread", shape, 0, _DEPTH_LIMIT).astype(np.float32)
-        if "prior_ridge_spread" in fields
-        else None,
-        # absent from the files of facefill before regions were judged against it
-        local_spread=_numbers(fields, "prior_local_spread", shape, 0, _DEPTH_LIMIT).astype(np.float32)
-        if "prior_local_spread" in fields
-        else None,
+        **{name: _prior_map(fields, name, shape) for name in _PRIOR_MAPS},
         # absent from the files of facefill before renders lent their variation
         render_share=float(_numbers(fields, "prior_render_share", (), 0, 1)) if "prior_render_share" in fields else 0.0,
     )
@@ -181,6 +179,12 @@ def _contents(fields: dict) -> ModelContents:
 
 #: Largest magnitude a depth (or a depth-like field) of a model may have.
 _DEPTH_LIMIT = MAX_DEPTH
+
+
+def _prior_map(fields: dict, name: str, shape) -> np.ndarray | None:
+    """The prior's (H, W) map ``name`` (see :data:`_PRIOR_MAPS`) as float32, or None if the file has none."""
+    field = f"prior_{name}"
+    return _numbers(fields, field, shape, 0, _DEPTH_LIMIT).astype(np.float32) if field in fields else None
 
 
 def _numbers(fields: dict, name: str, shape, low: float, high: float, nan: bool = False) -> np.ndarray:
