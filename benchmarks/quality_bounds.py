@@ -59,7 +59,7 @@ class OraclePrior:
     identity, so the oracle prediction, in the image, stands in for the model-frame one)."""
 
     def __init__(self, prior: PCAPrior, oracle_fit: PCAFit):
-        self.depth_scale, self.mirror_weight = prior.depth_scale, prior.mirror_weight
+        self.depth_scale, self.mirror_weight, self.border_smoothing = prior.depth_scale, prior.mirror_weight, prior.border_smoothing
         self.oracle_fit = oracle_fit
 
     def fit(self, depth: np.ndarray) -> PCAFit:

@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from facefill.fill.blend import harmonic_fill
+from facefill.fill.blend import SmoothCorrection, harmonic_fill, local_quadratic, smooth_correction
 
 
 def test_harmonic_fill_reproduces_a_linear_ramp():
@@ -26,9 +27,6 @@ def test_harmonic_fill_does_not_modify_its_input():
     unknown = np.isnan(values)
     harmonic_fill(values, unknown)
     assert np.isnan(values[0, 1])
-
-
-from facefill.fill.blend import SmoothCorrection, smooth_correction  # noqa: E402
 
 
 def _hole():
@@ -120,3 +118,39 @@ def test_a_stack_of_residual_fields_is_solved_as_each_field_alone():
         alone = smooth_correction(stack[field], unknown, 1e-3, soft=softs[field], soft_weight=0.05)
         np.testing.assert_allclose(together[field], alone, atol=1e-10)
     assert np.abs(together[1] - together[0]).max() > 0.5
+
+
+def test_local_quadratic_keeps_a_quadratic_surface_with_gaps():
+    ys, xs = np.mgrid[0:30, 0:30].astype(float)
+    surface = 40 + 0.7 * xs - 0.2 * ys + 0.03 * xs**2 - 0.02 * xs * ys + 0.01 * ys**2
+    values = surface.copy()
+    values[10:12, 3:27] = np.nan  # a scratch
+    values[:, :2] = np.nan  # an edge: the fits beside it are one-sided
+    at = np.isfinite(values)
+    fitted = local_quadratic(values, at, 1.5)
+    np.testing.assert_allclose(fitted[at], surface[at], atol=1e-3)
+    assert np.isnan(fitted[~at]).all()
+
+
+def test_local_quadratic_averages_noise_and_leaves_other_pixels_and_its_input_alone():
+    rng = np.random.default_rng(4)
+    ys, xs = np.mgrid[0:40, 0:40].astype(float)
+    surface = 0.02 * (xs - 20) ** 2 + 0.3 * ys
+    noisy = surface + rng.normal(0, 1.0, surface.shape)
+    before = noisy.copy()
+    at = np.zeros(surface.shape, bool)
+    at[5:35, 5:20] = True
+    fitted = local_quadratic(noisy, at, 1.5)
+    np.testing.assert_array_equal(noisy, before)
+    np.testing.assert_array_equal(fitted[~at], noisy[~at])
+    # about 28 pixels' worth of weight, 6 coefficients: the noise falls by half or more
+    assert np.abs(fitted - surface)[at].mean() < 0.5 * np.abs(noisy - surface)[at].mean()
+
+
+def test_local_quadratic_keeps_a_lone_pixel_and_a_line_finite():
+    values = np.full((9, 9), np.nan)
+    values[4, 4] = 7.0
+    values[1, :] = np.arange(9.0)
+    fitted = local_quadratic(values, np.isfinite(values), 1.5)
+    assert fitted[4, 4] == pytest.approx(7.0)
+    np.testing.assert_allclose(fitted[1], np.arange(9.0), atol=1e-3)

@@ -697,7 +697,7 @@ def test_train_ends_with_what_it_learned(tmp_path, faces8):
     lines = result.stdout.splitlines()
     assert lines[1] == "read 5, skipped 0, failed 0"
     assert re.match(r"faces: \d+\.\d % of the pixels inside their majority outline are missing", lines[2])
-    assert re.match(r"prior: \d+ components, noise [\d.]+, mirror weight [\d.]+ \(chosen by cross-validation, cross-validated MAE [\d.]+\); residual spread [\d.]+", lines[3])
+    assert re.match(r"prior: \d+ components, noise [\d.]+, mirror weight [\d.]+, border smoothing [\d.]+ px \(chosen by cross-validation, cross-validated MAE [\d.]+\); residual spread [\d.]+", lines[3])
     assert lines[4] == "confidence: the chance that a filled pixel is within 1 levels of the truth (learned on held-out faces)"
     # piped, each stage is a line as it starts, a few as it goes and one as it ends
     stages: dict[str, list[str]] = {}

@@ -151,6 +151,7 @@ def test_reconstruct_rejects_unknown_method(faces8, model8):
         ({"mirror_weight": "lots"}, "mirror_weight 'lots' is not valid"),
         ({"chunk_size": 0}, "chunk_size 0 is not valid; expected a whole number >= 1"),
         ({"render_share": 1.0}, 'render_share 1.0 is not valid; expected "auto" or a number >= 0 and < 1'),
+        ({"border_smoothing": 11}, 'border_smoothing 11 is not valid; expected "auto" or a number >= 0 and <= 10'),
     ],
 )
 def test_fit_rejects_invalid_prior_settings(faces8, kwargs, message):

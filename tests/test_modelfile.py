@@ -142,6 +142,23 @@ def test_the_share_of_the_renders_is_saved_and_older_files_have_none(tmp_path, f
     assert FaceModel.load(tmp_path / "old.npz").prior_.render_share == 0.0
 
 
+def test_the_border_smoothing_is_saved_and_older_files_fill_as_they_did(tmp_path, faces8):
+    model = FaceModel(**QUICK, border_smoothing=1.5).fit(faces8[:6])
+    model.save(tmp_path / "m.npz")
+    loaded = FaceModel.load(tmp_path / "m.npz")
+    assert loaded.prior_.border_smoothing == 1.5 and loaded.get_params()["border_smoothing"] == 1.5
+    given = with_hole(faces8[7], slice(40, 42), slice(20, 90), 255)  # a scratch: its border fills it
+    np.testing.assert_array_equal(loaded.reconstruct(given), model.reconstruct(given))
+    fields = dict(np.load(tmp_path / "m.npz"))
+    del fields["prior_border_smoothing"]
+    np.savez(tmp_path / "old.npz", **fields)
+    old = FaceModel.load(tmp_path / "old.npz")
+    assert old.prior_.border_smoothing == 0.0
+    unsmoothed = FaceModel(**QUICK, border_smoothing=0.0).fit(faces8[:6])
+    np.testing.assert_array_equal(old.reconstruct(given), unsmoothed.reconstruct(given))
+    assert (old.reconstruct(given) != model.reconstruct(given)).any()
+
+
 def test_what_the_confidence_means_is_saved_and_older_files_say_to_train_again(tmp_path, faces8):
     model = FaceModel(**QUICK).fit(faces8)
     model.save(tmp_path / "m.npz")

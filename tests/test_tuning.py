@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from facefill.fill.auto import blended_fill
+from facefill.fill.auto import BORDER_SMOOTHING_GRID, blended_fill
 from facefill.frame import REFERENCE_FACE_WIDTH, face_width, mirror
 from facefill.masks import make_mask, mask_rng
 from facefill.prior import FaceStatistics, learn_prior
@@ -20,7 +20,7 @@ from facefill.tuning import (
     setting_errors,
 )
 
-AUTO = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto"}
+AUTO = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", "border_smoothing": "auto"}
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +40,23 @@ def test_the_learned_prior_is_symmetric_and_defined_everywhere(learned):
     np.testing.assert_allclose(prior.mean[prior.domain], mirror(prior.mean)[prior.domain], atol=1e-9)
 
 
-@pytest.mark.parametrize("family", ["blobs", "half", "chin"])
+@pytest.mark.parametrize("family", ["blobs", "half", "chin", "scratches"])
 def test_a_setting_is_scored_by_the_fill_auto_runs_with_it(learned, family):
-    prior, truth = learned.prior, learned.sample[0]
+    prior, truth = learned.prior, learned.sample[0] + np.random.default_rng(2).normal(0, 0.5, learned.sample[0].shape)
     hidden = make_mask(family, np.isfinite(truth), mask_rng(0, 0, family, 0))
     target = hidden & np.isfinite(truth)
     depth = np.where(hidden, np.nan, truth)
-    errors = setting_errors(prior, depth, truth, target, [6], [1.5], [0.5])
-    # the same setting, run as reconstruction runs it: the prior's fit, then auto's blend
-    fitted = replace(prior, n_components=6, noise=1.5, mirror_weight=0.5)
-    prediction = fitted.fit(depth).prediction
-    scale = face_width(np.isfinite(depth)) / REFERENCE_FACE_WIDTH
-    filled = blended_fill(depth, prediction, mirror(depth), target, 0.5, scale)
-    assert errors.shape == (1, 1, 1)
-    # equal up to the float32 in which the fill forms its products
-    assert errors[0, 0, 0] == pytest.approx(np.abs(filled - truth)[target].mean(), rel=1e-5)
+    smoothings = [0.0, 1.5]
+    errors = setting_errors(prior, depth, truth, target, [6], [1.5], [0.5], smoothings)
+    assert errors.shape == (1, 1, 1, 2)
+    for index, smoothing in enumerate(smoothings):
+        # the same setting, run as reconstruction runs it: the prior's fit, then auto's blend
+        fitted = replace(prior, n_components=6, noise=1.5, mirror_weight=0.5)
+        prediction = fitted.fit(depth).prediction
+        scale = face_width(np.isfinite(depth)) / REFERENCE_FACE_WIDTH
+        filled = blended_fill(depth, prediction, mirror(depth), target, 0.5, scale, smoothing)
+        # equal up to the float32 in which the fill forms its products
+        assert errors[0, 0, 0, index] == pytest.approx(np.abs(filled - truth)[target].mean(), rel=1e-5)
 
 
 def test_the_chosen_settings_have_the_lowest_cross_validated_error(learned):
@@ -62,30 +64,44 @@ def test_the_chosen_settings_have_the_lowest_cross_validated_error(learned):
     depth_scale = learned.prior.depth_scale
     grid_k = [k for k in COMPONENT_GRID if k <= len(learned.prior.components)]
     grid_noise = [depth_scale * g for g in NOISE_GRID]
-    errors = cross_validate(
-        learned.sample, learned.sample_rows, learned.prior, grid_k, grid_noise, list(MIRROR_WEIGHT_GRID),
-        ("blobs", "half", "chin", "top", "band"), 0,
+    grids = (grid_k, grid_noise, list(MIRROR_WEIGHT_GRID), list(BORDER_SMOOTHING_GRID))
+    large, thin = cross_validate(
+        learned.sample, learned.sample_rows, learned.prior, grids, (("blobs", "half", "chin", "top", "band"), ("speckle", "scratches")), 0
     )
+    # the border smoothing that fills thin holes best, and the rest that fills the large ones best with it
+    smoothing = np.argmin(thin.reshape(-1, len(BORDER_SMOOTHING_GRID)).min(axis=0))
+    errors = large[..., smoothing]
     assert chosen["cv_error"] == pytest.approx(errors.min())
     k, noise, weight = np.unravel_index(np.argmin(errors), errors.shape)
-    assert (chosen["n_components"], chosen["noise"], chosen["mirror_weight"]) == (
-        grid_k[k], pytest.approx(grid_noise[noise]), MIRROR_WEIGHT_GRID[weight]
+    assert (chosen["n_components"], chosen["noise"], chosen["mirror_weight"], chosen["border_smoothing"]) == (
+        grid_k[k], pytest.approx(grid_noise[noise]), MIRROR_WEIGHT_GRID[weight], BORDER_SMOOTHING_GRID[smoothing]
     )
     # the choice matters: the worst setting fills far worse than the best
     assert errors.max() > 1.1 * errors.min()
+
+
+@pytest.mark.parametrize("noise", [0.0, 1.0])
+def test_the_border_is_smoothed_for_noisy_faces_and_not_for_noiseless_ones(noise):
+    faces = make_faces(12, shape=(60, 58), dtype="float32", seed=4, noise=noise)
+    statistics = FaceStatistics(len(faces), faces.shape[1:])
+    statistics.add(faces, 0)
+    learned = learn_prior(statistics, lambda: iter([(0, faces)]))
+    settings = {"n_components": 8, "noise": learned.prior.depth_scale, "mirror_weight": 0.5, "border_smoothing": "auto"}
+    chosen = choose_settings(learned.sample, learned.sample_rows, learned.prior, **settings)
+    assert (chosen["border_smoothing"] > 0) == (noise > 0)
 
 
 def test_the_share_of_borrowed_variation_is_the_one_with_the_lowest_cross_validated_error(learned):
     other = make_faces(30, shape=(60, 58), seed=9).astype(float)
     other[other == 255] = np.nan
     borrowed = borrowed_variation(learned, lambda: iter([(0, other)]))
-    settings = {"n_components": 8, "noise": learned.prior.depth_scale, "mirror_weight": 0.5}
+    settings = {"n_components": 8, "noise": learned.prior.depth_scale, "mirror_weight": 0.5, "border_smoothing": 1.0}
     chosen = choose_settings(learned.sample, learned.sample_rows, learned.prior, **settings, borrowed=borrowed)
     large = ("blobs", "half", "chin", "top", "band")
 
     def error(lent):
-        grid = ([8], [settings["noise"]], [0.5], large, 0)
-        return cross_validate(learned.sample, learned.sample_rows, learned.prior, *grid, borrowed=lent)[0, 0, 0]
+        grids = ([8], [settings["noise"]], [0.5], [1.0])
+        return cross_validate(learned.sample, learned.sample_rows, learned.prior, grids, (large,), 0, borrowed=lent)[0, 0, 0, 0, 0]
 
     errors = [error(borrowed.with_share(share)) for share in RENDER_SHARE_GRID]
     assert chosen["render_share"] == RENDER_SHARE_GRID[int(np.argmin(errors))]
@@ -97,8 +113,9 @@ def test_the_share_of_borrowed_variation_is_the_one_with_the_lowest_cross_valida
 def test_settings_given_are_kept_and_only_the_rest_is_chosen(learned):
     chosen = choose_settings(learned.sample, learned.sample_rows, learned.prior, n_components=2, noise=1.5, mirror_weight="auto")
     assert (chosen["n_components"], chosen["noise"]) == (2, 1.5) and chosen["mirror_weight"] in MIRROR_WEIGHT_GRID
-    fixed = choose_settings(learned.sample, learned.sample_rows, learned.prior, n_components=2, noise=1.5, mirror_weight=0.3)
-    assert (fixed["n_components"], fixed["noise"], fixed["mirror_weight"]) == (2, 1.5, 0.3)
+    given = {"n_components": 2, "noise": 1.5, "mirror_weight": 0.3, "border_smoothing": 0.8}
+    fixed = choose_settings(learned.sample, learned.sample_rows, learned.prior, **given)
+    assert {name: fixed[name] for name in given} == given
     assert np.isnan(fixed["cv_error"])
 
 

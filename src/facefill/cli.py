@@ -290,7 +290,8 @@ def _training_summary(estimator: FaceModel) -> list[str]:
     return [
         f"faces: {100 * missing:.1f} % of the pixels inside their majority outline are missing "
         "(holes or ragged outlines; a model learns from what is there)",
-        f"prior: {prior.n_components} components, noise {prior.noise:.3g}, mirror weight {prior.mirror_weight:.3g}"
+        f"prior: {prior.n_components} components, noise {prior.noise:.3g}, mirror weight {prior.mirror_weight:.3g}, "
+        f"border smoothing {prior.border_smoothing:.3g} px"
         f"{f', {100 * prior.render_share:.0f} % of its covariance from the renders' if prior.render_share else ''} "
         f"({chosen}{error}); residual spread {prior.residual_spread:.3g} (the unit of --occluders)",
     ] + ([_confidence_meaning(estimator)] if estimator.calibration_ is not None else [])

@@ -35,7 +35,7 @@ from .pretrained import assume_frame, renders_like
 
 METRICS = ("mae", "rmse", "iou", "changed", "observed_changed", "ms")
 #: Prior settings of the models of a run without ``auto``: fixed, as nothing scored uses them.
-UNTUNED_PRIOR = {"n_components": 0, "noise": 1.0, "mirror_weight": 0.0, "render_share": 0.0}
+UNTUNED_PRIOR = {"n_components": 0, "noise": 1.0, "mirror_weight": 0.0, "render_share": 0.0, "border_smoothing": 0.0}
 __all__ = [
     "BASELINES", "DEFAULT_METHODS", "EVALUATED_FAMILIES", "FAMILIES", "Evaluation", "evaluate", "make_mask", "mask_rng", "score",
 ]

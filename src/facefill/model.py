@@ -18,6 +18,7 @@ from .checks import (
 from .depth import default_missing_value, fill_mask, to_dtype, to_float
 from .errors import InvalidParameterError, NotFittedError, NothingObservedError
 from .fill import Method, get_method
+from .fill.auto import MAX_BORDER_SMOOTHING
 from .fill.occluders import find_occluders
 from .modelfile import ModelContents, read_model, write_model
 from .training import AVERAGES, learn
@@ -46,6 +47,12 @@ class FaceModel:
         The error (image units) a confidence is the chance of staying within
         (``facefill.calibration``). ``"auto"``: ``auto``'s held-out median error,
         rounded up to 1, 2 or 5 times a power of ten (at least 1 for integer images).
+    border_smoothing : float or "auto", default "auto"
+        Width (pixels of a face 84 px wide; scaled with the face) of the Gaussian
+        weights with which ``auto`` reads the observed pixels around a hole as the
+        quadratic surface fitted to them, so that their noise is not carried into
+        the hole; 0: as they are. ``"auto"``: cross-validated on the training faces
+        (none on noiseless faces, more the noisier they are).
     render_share : float in [0, 1) or "auto", default "auto"
         The share of the prior's covariance taken from the rendered faces given to
         :meth:`fit` (ignored without them). ``"auto"``: cross-validated (0 if they do
@@ -88,6 +95,7 @@ class FaceModel:
         chunk_size=128,
         tolerance="auto",
         render_share="auto",
+        border_smoothing="auto",
     ):
         self.average = average
         self.batch_size = batch_size
@@ -97,10 +105,14 @@ class FaceModel:
         self.chunk_size = chunk_size
         self.tolerance = tolerance
         self.render_share = render_share
+        self.border_smoothing = border_smoothing
 
     def get_params(self) -> dict:
         """The parameters given to ``__init__``."""
-        names = ("average", "batch_size", "n_components", "noise", "mirror_weight", "chunk_size", "tolerance", "render_share")
+        names = (
+            "average", "batch_size", "n_components", "noise", "mirror_weight", "chunk_size", "tolerance", "render_share",
+            "border_smoothing",
+        )  # fmt: skip
         return {name: getattr(self, name) for name in names}
 
     def check_params(self) -> None:
@@ -114,6 +126,7 @@ class FaceModel:
         whole_number("chunk_size", self.chunk_size)
         auto_or_number("tolerance", self.tolerance, integer=False, minimum=0, above=True)
         auto_or_number("render_share", self.render_share, integer=False, minimum=0, maximum=1, below=True)
+        auto_or_number("border_smoothing", self.border_smoothing, integer=False, minimum=0, maximum=MAX_BORDER_SMOOTHING)
 
     def fit(
         self, images: Iterable[np.ndarray], missing_value: float | None = None, on_progress=None, renders=None
@@ -141,7 +154,7 @@ class FaceModel:
             check_image(np.asarray(renders[0]), first.shape, first.dtype, "render 0", "the first image's")
         prior_settings = {
             "n_components": self.n_components, "noise": self.noise, "mirror_weight": self.mirror_weight,
-            "render_share": self.render_share,
+            "render_share": self.render_share, "border_smoothing": self.border_smoothing,
         }  # fmt: skip
         tolerance = None if self.tolerance == "auto" else float(self.tolerance)
         frame, prior, calibration = learn(

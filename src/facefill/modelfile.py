@@ -25,6 +25,7 @@ from .atomic import atomic_output
 from .calibration import Calibration
 from .checks import check_missing_value
 from .depth import MAX_DEPTH, SUPPORTED_DTYPES
+from .fill.auto import MAX_BORDER_SMOOTHING
 from .errors import ModelFileError
 from .formats import MAX_PIXELS
 from .frame import FaceFrame
@@ -34,11 +35,12 @@ from .training import AVERAGES
 FORMAT_VERSION = 1
 FORMAT_TAG = "facefill-model"
 #: The estimator's parameters kept in the ``settings`` field (``average`` and ``batch_size`` have their own).
-_SETTINGS = ("n_components", "noise", "mirror_weight", "render_share", "chunk_size", "tolerance")
+_SETTINGS = ("n_components", "noise", "mirror_weight", "render_share", "chunk_size", "tolerance", "border_smoothing")
 #: The prior's fields, by their names in the file (``prior_NAME``).
 _PRIOR_ARRAYS = ("components", "variances", "domain")
 _PRIOR_SCALARS = (
     "depth_scale", "n_components", "noise", "mirror_weight", "cv_error", "reach", "locality", "residual_spread", "render_share",
+    "border_smoothing",
 )  # fmt: skip
 #: The prior's optional (H, W) maps for occluder detection, absent from the files of facefill
 #: before they were learned (``ridge_spread``: before occluder detection; ``local_spread``: before
@@ -170,6 +172,10 @@ def _contents(fields: dict) -> ModelContents:
         **{name: _prior_map(fields, name, shape) for name in _PRIOR_MAPS},
         # absent from the files of facefill before renders lent their variation
         render_share=float(_numbers(fields, "prior_render_share", (), 0, 1)) if "prior_render_share" in fields else 0.0,
+        # absent from the files of facefill before the blend smoothed the border: they fill as they did
+        border_smoothing=float(_numbers(fields, "prior_border_smoothing", (), 0, MAX_BORDER_SMOOTHING))
+        if "prior_border_smoothing" in fields
+        else 0.0,
     )
     missing_value = check_missing_value(float(fields["missing_value"]), dtype)
     # absent from the files of facefill before calibrated confidences, which still read

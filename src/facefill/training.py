@@ -81,7 +81,10 @@ def learn(
             mean_face = np.where(count > 0, statistics.depth_total / count, np.nan)
     else:
         mean_face = running
-    settings = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", "render_share": "auto", **(prior_settings or {})}
+    settings = {
+        "n_components": "auto", "noise": "auto", "mirror_weight": "auto", "border_smoothing": "auto", "render_share": "auto",
+        **(prior_settings or {}),
+    }  # fmt: skip
     n_components = settings["n_components"]
     advance = stage("pass 2 of 2: the shape prior's components")
     advance(0, len(faces))

@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import ndimage
 
-from .fill.auto import OneBlasThread, blend, thickness_share
+from .fill.auto import BORDER_SMOOTHING_GRID, OneBlasThread, blend, border_depth, thickness_share
 from .fill.occluders import RIM_GUARD, ridges
 from .frame import REFERENCE_FACE_WIDTH, face_width, mirror, nearer_direction
 from .masks import LARGE_FAMILIES, make_mask, mask_rng
@@ -36,6 +36,16 @@ MAX_CV_FOLDS = 20
 MIN_OBSERVED = 10
 #: The mirror weight of a prior whose weight is neither given nor cross-validated (too few faces).
 FALLBACK_MIRROR_WEIGHT = 0.5
+#: The border smoothing (``fill.auto.border_depth``) is chosen on these holes, where the border
+#: alone fills: the large holes barely tell the widths apart and may mislead. Leave-one-out
+#: over the training faces, at the best large-hole settings, on the sample faces / 40 rendered
+#: 16-bit faces (noise 0.8 mm) / 40 noiseless float32 renders: these families chose 1.25 / 2 /
+#: 0 px, the large ones 1.25 / 1.5 / 1.25 px (where smoothing cost the noiseless renders'
+#: speckle 40 % and blobs 2 %, held out).
+SMOOTHING_FAMILIES = ("speckle", "scratches")
+#: The border smoothing of a prior whose smoothing is neither given nor cross-validated: none,
+#: which leaves a noiseless face's detail at the border as it is.
+FALLBACK_BORDER_SMOOTHING = 0.0
 #: Held-out faces whose residuals give the residual statistics (evenly spread over the sample).
 SPREAD_FOLDS = 10
 #: Shares of the prior's covariance that rendered faces may make up (``train --renders``): on
@@ -50,6 +60,7 @@ def choose_settings(
     n_components,
     noise,
     mirror_weight,
+    border_smoothing="auto",
     families=None,
     seed=0,
     on_fold=None,
@@ -67,10 +78,10 @@ def choose_settings(
     like : PCAPrior
         The prior learned from all faces: each fold's prior is made like it
         (domain, symmetric outline, reaches), from the sample without the held-out face.
-    n_components, noise, mirror_weight : int, float or "auto"
+    n_components, noise, mirror_weight, border_smoothing : int, float or "auto"
     families : tuple of str, optional
         Mask families that hide the held-out faces (default: the protocol's large holes; the
-        thin ones are not yet weighed in the choice).
+        border smoothing is chosen on :data:`SMOOTHING_FAMILIES`).
     seed : int
         Seed of the masks.
     on_fold : callable, optional
@@ -82,7 +93,7 @@ def choose_settings(
 
     Returns
     -------
-    dict of ``n_components``, ``noise``, ``mirror_weight``, ``render_share`` (0 without
+    dict of ``n_components``, ``noise``, ``mirror_weight``, ``border_smoothing``, ``render_share`` (0 without
     ``borrowed``) and ``cv_error`` (the chosen settings' mean absolute error, NaN if not
     cross-validated: fewer than 3 faces, or nothing left to choose).
     """
@@ -92,29 +103,38 @@ def choose_settings(
     k_available = len(like.components) if borrowed is None else MAX_COMPONENTS
     if borrowed is None:
         render_share = 0.0
-    settings = (n_components, noise, mirror_weight, render_share)
-    chosen_k, chosen_noise, chosen_weight, chosen_share = settings
+    settings = (n_components, noise, mirror_weight, border_smoothing, render_share)
+    chosen_k, chosen_noise, chosen_weight, chosen_smoothing, chosen_share = settings
     cv_error = float("nan")
     if "auto" in settings and len(sample) >= 3:
         grid_k = [k for k in COMPONENT_GRID if k <= k_available] if n_components == "auto" else [int(n_components)]
         grid_noise = [depth_scale * g for g in NOISE_GRID] if noise == "auto" else [float(noise)]
         grid_w = list(MIRROR_WEIGHT_GRID) if mirror_weight == "auto" else [float(mirror_weight)]
+        grid_smoothing = list(BORDER_SMOOTHING_GRID) if border_smoothing == "auto" else [float(border_smoothing)]
         grid_share = list(RENDER_SHARE_GRID) if render_share == "auto" else [float(render_share)]
+        grids = (grid_k, grid_noise, grid_w, grid_smoothing)
+        groups = (families, SMOOTHING_FAMILIES) if len(grid_smoothing) > 1 else (families,)
         one_thread = OneBlasThread()  # small systems, as in auto: more threads only slow them
-        errors = np.empty((len(grid_share), len(grid_k), len(grid_noise), len(grid_w)))
+        scores = np.empty((len(grid_share), len(groups), *map(len, grids)))
         with one_thread():
             for si, share in enumerate(grid_share):
                 lent = None if borrowed is None else borrowed.with_share(share)
                 counted = None if on_fold is None else _counted(on_fold, si, len(grid_share))
-                errors[si] = cross_validate(sample, sample_rows, like, grid_k, grid_noise, grid_w, families, seed, counted, lent)
+                scores[si] = cross_validate(sample, sample_rows, like, grids, groups, seed, counted, lent)
+        errors = scores[:, 0]
+        if len(groups) > 1:  # the smoothing that fills the thin holes best; the rest for the others
+            thin_errors = np.nanmin(scores[:, 1].reshape(-1, len(grid_smoothing)), axis=0)
+            errors = np.where(np.arange(len(grid_smoothing)) == np.nanargmin(thin_errors), errors, np.nan)
         best = np.unravel_index(np.nanargmin(errors), errors.shape)
         chosen_share = grid_share[best[0]]
         chosen_k, chosen_noise, chosen_weight = grid_k[best[1]], grid_noise[best[2]], grid_w[best[3]]
+        chosen_smoothing = grid_smoothing[best[4]]
         cv_error = float(errors[best])
     return {
         "n_components": min(int(chosen_k if chosen_k != "auto" else 0), k_available),
         "noise": float(chosen_noise if chosen_noise != "auto" else depth_scale),
         "mirror_weight": float(chosen_weight if chosen_weight != "auto" else FALLBACK_MIRROR_WEIGHT),
+        "border_smoothing": float(chosen_smoothing if chosen_smoothing != "auto" else FALLBACK_BORDER_SMOOTHING),
         "render_share": float(chosen_share if chosen_share != "auto" else 0.0),
         "cv_error": cv_error,
     }
@@ -125,11 +145,10 @@ def _counted(on_fold, part: int, parts: int):
     return lambda done, total: on_fold(part * total + done, parts * total)
 
 
-def cross_validate(
-    depths, rows, like: PCAPrior, grid_k, grid_noise, grid_w, families, seed, on_fold=None, borrowed=None
-) -> np.ndarray:
-    """Mean absolute error on hidden face pixels for every (k, noise, mirror weight) setting,
-    shape ``(len(grid_k), len(grid_noise), len(grid_w))``.
+def cross_validate(depths, rows, like: PCAPrior, grids, groups, seed, on_fold=None, borrowed=None) -> np.ndarray:
+    """Mean absolute error on hidden face pixels for every (k, noise, mirror weight, border
+    smoothing) setting of ``grids`` (four sequences), over the masks of each of ``groups``
+    (sequences of mask families): shape ``(len(groups), *map(len, grids))``.
 
     For each held-out face the prior is learned again without it and its
     mirror image (lent ``borrowed``'s variation, if given); each mask hides
@@ -137,19 +156,20 @@ def cross_validate(
     does (:func:`setting_errors`), so the settings are chosen for the fill
     that reconstruction runs.
     """
-    totals = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
-    cases = 0
-    for i, fold in held_out_folds(depths, rows, like, max(grid_k), MAX_CV_FOLDS, on_fold, borrowed):
+    totals = np.zeros((len(groups), *map(len, grids)))
+    cases = np.zeros(len(groups))
+    for i, fold in held_out_folds(depths, rows, like, max(grids[0]), MAX_CV_FOLDS, on_fold, borrowed):
         truth = depths[i]
         face = np.isfinite(truth)
-        for family in families:
-            hidden = make_mask(family, face, mask_rng(seed, i, family, 0))
-            target = hidden & face
-            if not target.any() or (face & ~hidden & like.domain).sum() < MIN_OBSERVED:
-                continue
-            cases += 1
-            totals += setting_errors(fold, np.where(hidden, np.nan, truth), truth, target, grid_k, grid_noise, grid_w)
-    return totals / max(cases, 1)
+        for group, families in enumerate(groups):
+            for family in families:
+                hidden = make_mask(family, face, mask_rng(seed, i, family, 0))
+                target = hidden & face
+                if not target.any() or (face & ~hidden & like.domain).sum() < MIN_OBSERVED:
+                    continue
+                cases[group] += 1
+                totals[group] += setting_errors(fold, np.where(hidden, np.nan, truth), truth, target, *grids)
+    return totals / np.maximum(cases, 1).reshape(-1, *[1] * len(grids))
 
 
 def held_out_folds(depths, rows, like: PCAPrior, max_components: int, count: int, on_fold=None, borrowed=None):
@@ -183,9 +203,10 @@ def fold_prior(rows: np.ndarray, like: PCAPrior, max_components: int, borrowed: 
     return replace(like, mean=mean_face, components=grid, variances=variances, n_components=len(components))
 
 
-def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, grid_w) -> np.ndarray:
+def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, grid_w, grid_smoothing=(0.0,)) -> np.ndarray:
     """Mean absolute error at the ``target`` pixels of ``prior``'s fit to ``depth`` (NaN where
-    missing), blended as auto blends it, for every (k, noise, mirror weight) setting.
+    missing), blended as auto blends it, for every (k, noise, mirror weight, border smoothing)
+    setting.
 
     Both steps are linear, which makes every setting cheap once the hole's
     operators are known:
@@ -200,7 +221,8 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
       ``mean + blend(data) + (A - blend(A)) @ theta`` less the dropped share of
       the detail of ``mean + A @ theta``: the blend is solved once per mirror
       weight for the data, the mean face and each column of ``A``, at the
-      pixels it reads.
+      pixels it reads; for the data once per border smoothing (the smoothed
+      border is linear in the data, and nothing else reads it).
     """
     evidence = prior.evidence(depth, with_mirror=True)
     design = prior.design(evidence.pixels)
@@ -222,7 +244,7 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
 
     target_columns = columns(*np.nonzero(target))
     truth_offset = truth[target] - prior.mean[target]
-    errors = np.zeros((len(grid_k), len(grid_noise), len(grid_w)))
+    errors = np.zeros((len(grid_k), len(grid_noise), len(grid_w), len(grid_smoothing)))
     for wi, weight in enumerate(grid_w):
         gram, rhs = gram_observed + weight * gram_mirrored, rhs_observed + weight * rhs_mirrored
         blending = blend(target, observed, np.isfinite(mirrored), weight, scale, share)
@@ -231,8 +253,11 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
         # residuals (observed minus predicted, 0 on the background the blend holds) and soft
         # evidence, for the data (minus the mean face) and for each column of the prediction
         is_observed = observed[known]
-        data_known = np.where(is_observed, depth[known] - prior.mean[known], 0.0)
-        data_correction = blending.solve_values(data_known[None], (mirrored[soft] - prior.mean[soft])[None])[0][on_target]
+        if wi == 0:  # every mirror weight's blend reads the same pixels
+            borders = np.stack([border_depth(depth, blending, width * scale)[known] for width in grid_smoothing])
+        data_known = np.where(is_observed, borders - prior.mean[known], 0.0)  # (smoothings, K)
+        soft_data = np.broadcast_to(mirrored[soft] - prior.mean[soft], (len(grid_smoothing), len(soft[0])))
+        data_correction = blending.solve_values(data_known, soft_data)[:, on_target]
         column_correction = blending.solve_values(columns(*known) * is_observed, columns(*soft))[:, on_target]
         # the prediction's detail (itself less its smooth fill from the border), for the mean face
         # (less the offset) and for each column
@@ -242,7 +267,7 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
         mean_detail = shifted_mean[target] - mean_smooth
         column_detail = (target_columns - column_smooth).T
         # filled - mean at the target pixels (row-major) = data_correction + effect @ theta
-        data_correction = data_correction - dropped * mean_detail
+        data_correction = data_correction - dropped * mean_detail  # (smoothings, targets)
         effect = (target_columns - column_correction).T - dropped[:, None] * column_detail  # (targets, k + 1)
         for ki, k in enumerate(grid_k):
             k = min(k, k_available)
@@ -251,8 +276,9 @@ def setting_errors(prior: PCAPrior, depth, truth, target, grid_k, grid_noise, gr
                 systems[ni][np.diag_indices(k + 1)] += ridge_penalty(prior.variances[:k], noise)
             right = np.broadcast_to(rhs[: k + 1], (len(grid_noise), k + 1))[..., None]
             solutions = np.linalg.solve(systems, right)[..., 0]  # (noise, k + 1)
-            filled = data_correction[:, None] + effect[:, : k + 1] @ solutions.T
-            errors[ki, :, wi] = np.abs(filled - truth_offset[:, None]).mean(axis=0)
+            misfit = effect[:, : k + 1] @ solutions.T - truth_offset[:, None]  # less the data's correction
+            for mi, correction in enumerate(data_correction):
+                errors[ki, :, wi, mi] = np.abs(misfit + correction[:, None]).mean(axis=0)
     return errors
 
 

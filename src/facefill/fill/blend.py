@@ -93,6 +93,84 @@ def _anchored(unknown: np.ndarray, known: np.ndarray) -> np.ndarray:
     return touching[labels]
 
 
+def local_quadratic(values: np.ndarray, at: np.ndarray, sigma: float) -> np.ndarray:
+    """``values`` with each pixel of ``at`` replaced by the quadratic surface fitted, by least
+    squares with Gaussian weights of width ``sigma`` (pixels), to the finite pixels around it.
+
+    A local polynomial regression (Savitzky and Golay's smoothing on a grid with gaps, as
+    Knutsson and Westin's normalized convolution): a smooth surface keeps its value, slope and
+    curvature, while independent noise is averaged over about ``4 * pi * sigma**2`` pixels. The
+    weighted moments of the finite pixels are separable Gaussian filters, so the work is one
+    6x6 solve per pixel of ``at``.
+
+    Parameters
+    ----------
+    values : (H, W) float ndarray
+        NaN where unknown.
+    at : (H, W) bool ndarray
+        Pixels to replace (finite ones: a pixel with too little around it keeps a lower-order fit).
+    sigma : float
+        Width of the weights (> 0), pixels; they reach ``ceil(2 * sigma)`` pixels.
+
+    Returns
+    -------
+    (H, W) float ndarray
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[:9, :9].astype(float)
+    >>> plane = 2 * x + y + 0.5 * x * y; plane[4, 2:6] = np.nan
+    >>> at = np.zeros((9, 9), bool); at[4, 6] = at[0, 0] = True
+    >>> np.allclose(local_quadratic(plane, at, 1.5), plane, atol=1e-3, equal_nan=True)
+    True
+    """
+    result = np.array(values, dtype=np.float64)
+    at = at & np.isfinite(result)
+    if not at.any():
+        return result
+    reach = int(np.ceil(2 * sigma))
+    rows, cols = np.nonzero(at)
+    box = (
+        slice(max(rows.min() - reach, 0), rows.max() + reach + 1),
+        slice(max(cols.min() - reach, 0), cols.max() + reach + 1),
+    )
+    known = np.isfinite(result[box])
+    weight, weighted = known.astype(np.float64), np.where(known, result[box], 0.0)
+    offsets = np.arange(-reach, reach + 1, dtype=np.float64)
+    kernels = [offsets**power * np.exp(-(offsets**2) / (2 * sigma**2)) for power in range(5)]
+
+    def moment(image, power_x, power_y, where):
+        along_x = ndimage.correlate1d(image, kernels[power_x], axis=1, mode="constant")
+        return ndimage.correlate1d(along_x, kernels[power_y], axis=0, mode="constant")[where]
+
+    where = at[box]
+    basis = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2))  # powers of (x, y): 1, x, y, x², xy, y²
+    powers = {(xi + xj, yi + yj) for xi, yi in basis for xj, yj in basis}
+    moments = {power: moment(weight, *power, where) for power in powers}
+    right = np.stack([moment(weighted, xi, yi, where) for xi, yi in basis], axis=1)
+    # a pixel with too little around it (a gap on one side) keeps a fit of lower order: the
+    # slope and curvature terms are drawn weakly towards 0 (its own weight makes the sum > 0)
+    ridge = _LOCAL_FIT_RIDGE * np.array([0.0, sigma**2, sigma**2, sigma**4, sigma**4, sigma**4])
+    fitted = np.empty(len(right))
+    for start in range(0, len(right), _LOCAL_FIT_BLOCK):  # the 6x6 systems a block at a time: bounded memory
+        block = slice(start, start + _LOCAL_FIT_BLOCK)
+        normal = np.empty((len(right[block]), 6, 6))
+        for i, (xi, yi) in enumerate(basis):
+            for j, (xj, yj) in enumerate(basis):
+                normal[:, i, j] = moments[(xi + xj, yi + yj)][block]
+        normal[:, np.arange(6), np.arange(6)] += moments[(0, 0)][block, None] * ridge
+        fitted[block] = np.linalg.solve(normal, right[block, :, None])[:, 0, 0]
+    result[box][where] = fitted
+    return result
+
+
+#: How strongly :func:`local_quadratic` draws slope and curvature to 0, relative to the weights'
+#: sum: enough to keep a pixel whose neighbours lie on one line solvable, too little to move a fit.
+_LOCAL_FIT_RIDGE = 1e-6
+#: Pixels whose systems :func:`local_quadratic` solves at a time (300 bytes each).
+_LOCAL_FIT_BLOCK = 65536
+
+
 def _sums(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
     """Float sums of ``values`` by ``index`` into ``length`` bins (none given: zeros, still float)."""
     return np.bincount(index, values, minlength=length).astype(np.float64, copy=False)
@@ -131,6 +209,7 @@ class SmoothCorrection:
         self.n = n = int(unknown.sum())
         self.ys, self.xs = np.nonzero(unknown)  # row-major
         if n == 0:
+            self.known_pixels = self.soft_pixels = (self.ys, self.xs)  # none
             return
         ring = ndimage.binary_dilation(unknown, iterations=2) & ~unknown & known
         active = unknown | ring

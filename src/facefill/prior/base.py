@@ -30,6 +30,9 @@ class Prior(Protocol):
     depth_scale: float
     #: How much a face's mirrored observed pixels count as evidence of it, against observed ones (0-1).
     mirror_weight: float
+    #: Width (pixels of a face of the reference width) over which ``auto`` smooths the observed
+    #: pixels around a hole before bending the prediction onto them (0: not at all).
+    border_smoothing: float
 
     def fit(self, depth: np.ndarray) -> PriorFit:
         """Fit to a face in the frame: ``depth`` (H, W), NaN where missing."""

@@ -158,6 +158,10 @@ class PCAPrior:
     local_spread: np.ndarray | None = None
     #: share of the covariance lent by rendered faces (``prior.pca.BorrowedVariation``; 0: none)
     render_share: float = 0.0
+    #: width (pixels of a face of the reference width) of the Gaussian weights with which ``auto``'s
+    #: blend reads the observed pixels around a hole as the quadratic surface fitted to them, not as
+    #: they are (``fill.auto.border_depth``); 0: as they are (and in models from before it was chosen)
+    border_smoothing: float = 0.0
 
     @cached_property
     def _components_by_pixel(self) -> np.ndarray:
