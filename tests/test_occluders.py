@@ -7,7 +7,7 @@ import pytest
 
 from facefill.depth import to_dtype
 from facefill.errors import InvalidParameterError
-from facefill.fill.occluders import find_occluders, ridges
+from facefill.fill.occluders import _thin_structures, find_occluders, ridges
 from facefill.occlusions import paint_occluder
 
 #: The synthetic 8-bit faces' scale and depth units (synth's defaults: the sample data's).
@@ -132,3 +132,32 @@ def test_a_hair_strand_reaching_the_outline_is_found_there(faces8, model8):
     found = model8.find_occluders(occluded)
     assert found[strand].mean() > 0.9
     assert found[row : row + 2, left : left + 3].mean() >= 0.8  # the pixels at the outline too
+
+
+
+def test_a_long_faint_strand_is_found_in_noise_and_a_short_one_is_not():
+    # depth noise: what the opening removes from it is the faces' typical ridge; two strands 1.8
+    # times as high, under the 2 that a short structure needs: the long one is found
+    rng = np.random.default_rng(8)
+    noise = rng.normal(0, 0.5, (60, 90))
+    typical = np.sqrt(np.mean(ridges(noise, 1.0) ** 2))
+    standing_out = noise.copy()
+    standing_out[15:17, 10:80] += 1.8 * typical  # long
+    standing_out[40:42, 30:42] += 1.8 * typical  # short
+    found = _thin_structures(standing_out, np.full(noise.shape, typical), 1.0, np.zeros(noise.shape, bool), typical, 1.0)
+    assert found[15:17, 10:80].mean() > 0.8
+    assert found[40:42, 30:42].mean() < 0.3
+    elsewhere = np.ones(noise.shape, bool)
+    elsewhere[12:20, 7:83] = elsewhere[37:45, 27:45] = False
+    assert found[elsewhere].mean() < 0.01
+
+def test_a_faint_fringe_beside_what_was_found_is_not_taken_in():
+    # a frame found clearly, with a faint fringe along it (eyelids, noise): the fringe is long only
+    # next to the frame, so it is no strand of its own
+    standing_out = np.zeros((40, 60))
+    standing_out[10:12, 5:55] = 4.0  # the frame
+    standing_out[12, 5:55] = 1.7  # the fringe beside it
+    standing_out[30:32, 5:55] = 1.7  # a faint strand away from it
+    found = _thin_structures(standing_out, np.ones((40, 60)), 1.0, np.zeros((40, 60), bool), 1.0, 1.0)
+    assert found[10:12, 6:54].all() and found[30:32, 6:54].all()
+    assert not found[12, 6:54].any()
