@@ -166,16 +166,12 @@ def _contents(fields: dict) -> ModelContents:
         reach=float(_numbers(fields, "prior_reach", (), 1e-6, 1e9)),
         locality=float(_numbers(fields, "prior_locality", (), 1e-6, 1e9)),
         # absent from the files of facefill before occluder detection, which still read
-        residual_spread=float(_numbers(fields, "prior_residual_spread", (), 0, _DEPTH_LIMIT, nan=True))
-        if "prior_residual_spread" in fields
-        else math.nan,
+        residual_spread=_added_scalar(fields, "residual_spread", 0, _DEPTH_LIMIT, math.nan, nan=True),
         **{name: _prior_map(fields, name, shape) for name in _PRIOR_MAPS},
         # absent from the files of facefill before renders lent their variation
-        render_share=float(_numbers(fields, "prior_render_share", (), 0, 1)) if "prior_render_share" in fields else 0.0,
+        render_share=_added_scalar(fields, "render_share", 0, 1, 0.0),
         # absent from the files of facefill before the blend smoothed the border: they fill as they did
-        border_smoothing=float(_numbers(fields, "prior_border_smoothing", (), 0, MAX_BORDER_SMOOTHING))
-        if "prior_border_smoothing" in fields
-        else 0.0,
+        border_smoothing=_added_scalar(fields, "border_smoothing", 0, MAX_BORDER_SMOOTHING, 0.0),
     )
     missing_value = check_missing_value(float(fields["missing_value"]), dtype)
     # absent from the files of facefill before calibrated confidences, which still read
@@ -185,6 +181,13 @@ def _contents(fields: dict) -> ModelContents:
 
 #: Largest magnitude a depth (or a depth-like field) of a model may have.
 _DEPTH_LIMIT = MAX_DEPTH
+
+
+def _added_scalar(fields: dict, name: str, low: float, high: float, absent: float, nan: bool = False) -> float:
+    """The prior's scalar ``name``, checked as :func:`_numbers` checks it, or ``absent`` in the files
+    of a facefill from before the prior had it."""
+    field = f"prior_{name}"
+    return float(_numbers(fields, field, (), low, high, nan=nan)) if field in fields else absent
 
 
 def _prior_map(fields: dict, name: str, shape) -> np.ndarray | None:

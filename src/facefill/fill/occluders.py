@@ -231,7 +231,9 @@ def _with_edges(found: np.ndarray, standing_out: np.ndarray, spread: float, scal
     return found | edge
 
 
-def _thin_structures(standing_out: np.ndarray, ridge_spread: np.ndarray, leeway, found: np.ndarray, spread: float, scale: float) -> np.ndarray:
+def _thin_structures(
+    standing_out: np.ndarray, ridge_spread: np.ndarray, leeway, found: np.ndarray, spread: float, scale: float
+) -> np.ndarray:
     """Thin structures nearer than their surroundings, by more than faces' own ridges there, up to
     the outline, and fainter long ones counted away from what was ``found`` (the regions) or
     clearly thin (step 3 of the module docstring); ``leeway`` as for :func:`_regions`."""
