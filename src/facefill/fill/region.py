@@ -60,6 +60,21 @@ NOTCH_DEPTH = 6.0
 RIM_THRESHOLD = 0.6
 #: ... if it ends within this many margins of the predicted outline.
 RIM_REACH = 3.0
+#: On a visible ray the outline is bridged across a dent at most one margin deep and at most
+#: BRIDGED_DENT_WIDTH margins wide along the rim (10 px for a face of the reference width): a
+#: shallow strip of the rim lost to a scratch, speckle or the edge of a blob, which the observed
+#: rim continues on both sides of. Not across the ragged rim's own notches, narrower than
+#: NOTCH_WIDTH margins: a dent that a closing that wide already lifts to within BRIDGE_LIFT pixels
+#: of the bridge. Sample faces held out (leave-one-out, 3 masks per family and face): fill IoU on
+#: scratches 0.880 -> 0.911, speckle 0.955 -> 0.960, the others within 0.001, for 32 more
+#: background pixels painted per case; MAE within 0.005 on every family. 16-bit rendered faces
+#: (30 held out from models of 40): scratches 0.907 -> 0.929, speckle 0.959 -> 0.966, 20 more
+#: pixels a case. Bridging the notches too: scratches 0.917, speckle 0.962, but 104 pixels a case
+#: (the sample faces' rims are ragged all round); 2 or 5 margins wide instead of 3.3: scratches
+#: 0.906 and 0.910; dents half a margin deep: 0.899 (the strips are 1-2 px deep).
+BRIDGED_DENT_WIDTH = 3.3
+NOTCH_WIDTH = 1.0
+BRIDGE_LIFT = 1.0
 
 
 def _polar(mask: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -210,8 +225,9 @@ def face_pixels(
     - beyond the last observed face pixel, the outline is *visible* when that
       pixel is near the predicted outline, has the depth of the face's rim, or
       ends a dent that is both narrow and shallow (a notch of a ragged
-      outline): nothing beyond it is filled, so the visible outline is kept
-      exactly, never grown;
+      outline): the visible outline is kept, bridged only across dents at most
+      a margin deep and :data:`BRIDGED_DENT_WIDTH` margins wide, where a thin
+      strip of the rim went missing;
     - otherwise the outline is hidden, and missing pixels are face up to the
       predicted outline: the mirrored observed outline where the mirror ray is
       visible, else the registered model's outline, shifted by how much this
@@ -243,8 +259,8 @@ def face_pixels(
     # a cut rarely ends exactly where a ray grazes it: rays next to hidden ones are hidden too
     spread = ndimage.maximum_filter1d((~visible).astype(np.uint8), 2 * HIDDEN_RAY_SPREAD + 1, mode="wrap")
     visible = spread == 0
-    # on a visible ray only deep gaps are holes: shallow ones are notches of a ragged outline
-    limit = np.where(visible, last_observed - margin, np.maximum(predicted, last_observed))
+    # on a visible ray the rim is kept, bridged across shallow narrow dents
+    limit = np.where(visible, _bridged_rim(last_observed, margin), np.maximum(predicted, last_observed))
 
     rows, cols = np.nonzero(open_missing)
     index = ray_index(np.arctan2(rows - centre[0], cols - centre[1]))
@@ -256,6 +272,22 @@ def face_pixels(
     # what the rays left out but the filled face encloses (a streak between rays, a notch
     # sealed off by the fill) is a hole in the face, not background
     return face | enclosed_holes(missing & ~face)
+
+
+def _bridged_rim(last_observed: np.ndarray, margin: float) -> np.ndarray:
+    """Per ray, the outline radius bridged across the dents :data:`BRIDGED_DENT_WIDTH` describes:
+    grey closings of the radii over the rays (their widths taken at the rim's median radius)."""
+    seen = last_observed[last_observed > 0]
+    if seen.size == 0:
+        return last_observed
+    ray_width = float(np.median(seen)) * 2 * np.pi / ANGLES
+
+    def closed(width):
+        return ndimage.grey_closing(last_observed, size=int(np.ceil(width * margin / ray_width)) | 1, mode="wrap")
+
+    bridged = closed(BRIDGED_DENT_WIDTH)
+    wide = bridged - closed(NOTCH_WIDTH) > BRIDGE_LIFT
+    return np.where(wide & (last_observed > 0) & (bridged - last_observed <= margin), bridged, last_observed)
 
 
 def rim_dropouts(observed: np.ndarray, face: np.ndarray, model_face: np.ndarray, margin: float) -> np.ndarray:
