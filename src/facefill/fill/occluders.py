@@ -181,9 +181,7 @@ def _refitted(depth, found, thick, frame, prior, spread: float, scale: float) ->
     does not drop took hands' IoU to 0.86.
     """
     standing_out, _ = _standing_out(depth, np.where(found, np.nan, depth), frame, prior)
-    labels, _ = ndimage.label(np.nan_to_num(standing_out, nan=-np.inf) > THICK_REGION_SPREADS * spread)
-    grown = found | np.isin(labels, np.unique(labels[thick & (labels > 0)]))
-    return _with_edges(grown, standing_out, spread, scale)
+    return _with_edges(found | _rounded_edge(standing_out, thick, spread), standing_out, spread, scale)
 
 
 def _standing_out(depth: np.ndarray, evidence: np.ndarray, frame: FaceFrame, prior):
@@ -226,9 +224,15 @@ def _regions(standing_out: np.ndarray, leeway, to_outline: np.ndarray, spread: f
     found = keep[labels]
     thick = ndimage.binary_erosion(core & found, iterations=max(1, int(round(THICK_CORE * scale))))
     if thick.any():
-        wide, _ = ndimage.label(values > THICK_REGION_SPREADS * spread)
-        found |= np.isin(wide, np.unique(wide[thick]))
+        found |= _rounded_edge(standing_out, thick, spread)
     return found
+
+
+def _rounded_edge(standing_out: np.ndarray, thick: np.ndarray, spread: float) -> np.ndarray:
+    """The pixels connected to ``thick`` that stand :data:`THICK_REGION_SPREADS` nearer (NaN: not
+    observed): a hand's rounded edge, in step 2 and after the refit of step 5."""
+    labels, _ = ndimage.label(np.nan_to_num(standing_out, nan=-np.inf) > THICK_REGION_SPREADS * spread)
+    return np.isin(labels, np.unique(labels[thick & (labels > 0)]))
 
 
 def _with_edges(found: np.ndarray, standing_out: np.ndarray, spread: float, scale: float) -> np.ndarray:
