@@ -258,7 +258,8 @@ def face_pixels(
     - otherwise the outline is hidden, and missing pixels are face up to the
       predicted outline: the mirrored observed outline where the mirror ray is
       visible, else the registered model's outline, shifted by how much this
-      face's visible outline differs from the model's on either side of the gap.
+      face's visible outline differs from the model's on either side of the gap,
+      a shift that fades into a wide gap (:data:`OFFSET_FADE_RAYS`).
 
     A hole enclosed by observed pixels is always face, and so is whatever the
     filled face encloses.
