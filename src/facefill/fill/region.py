@@ -80,14 +80,16 @@ RIM_REACH = 3.0
 #: others within 0.001, for 32 more background pixels painted per case; MAE within 0.005 on every
 #: family. 16-bit rendered faces (30 held out from models of 40): scratches 0.907 -> 0.929, speckle
 #: 0.959 -> 0.966, 20 more pixels a case. Bridging the notches too: scratches 0.917, speckle 0.962,
-#: but 104 pixels a case (the sample faces' rims are ragged all round).
+#: but 104 pixels a case (the sample faces' rims are ragged all round); dents half a margin deep:
+#: scratches 0.899 (the strips are 1-2 px deep).
 #: Session 14: measured from the stretched model outline, not as raw radii (whose closing took the
 #: face's own curvature at the cheeks for dents and left the lune a blob cuts from the rim): sample
 #: faces (5 folds of 4) and 60 rendered 16-bit faces (3 folds of 20), fill IoU over the eight
 #: families 0.9516 -> 0.9537 and 0.9391 -> 0.9410, blobs 0.9475 -> 0.9556 and 0.9371 -> 0.9433,
 #: speckle 0.9600 -> 0.9599 and 0.9637 -> 0.9650, scratches 0.9400 -> 0.9489 and 0.9320 -> 0.9394,
 #: MAE over the eight families 1.0329 -> 1.0325 and 1.0396 -> 1.0373 (top 1.295 -> 1.304 on the
-#: sample faces: the rim bridged beside it joins its solve), 39 and 57 more pixels a case. 4 margins: sample scratches 0.942, 6: speckle 0.958.
+#: sample faces: the rim bridged beside it joins its solve), 39 and 57 more pixels a case. 4
+#: margins wide: sample scratches 0.942; 6: speckle 0.958.
 BRIDGED_DENT_WIDTH = 5.0
 NOTCH_WIDTH = 1.0
 BRIDGE_LIFT = 1.0
