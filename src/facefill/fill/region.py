@@ -188,13 +188,13 @@ def _predicted_outline(last_observed, model_radius, margin, axis_angle) -> tuple
     visible outline differs from it away from the cuts, a shift that fades
     over :data:`OFFSET_FADE_RAYS` from where it was seen.
 
-    The model outline is the registered one, not the frame's outline where the image
-    puts it, nor a per-ray mix of the two weighted by how well each predicted the
-    training faces' outlines. Session 15, folds of the cached models (sample 5 of 4,
-    rendered 16-bit 3 of 20; fill IoU / MAE): the image's outline raised the sample's
-    top 0.935 -> 0.942 but its MAE 1.279 -> 1.309 and chin's 2.282 -> 2.304, and lost
-    on 16-bit (top 0.928 -> 0.916, half 0.930 -> 0.929); the mix did half as well on
-    the sample's top (0.939, MAE 1.289) and nothing on 16-bit.
+    Neither the frame's outline unregistered (where the image puts it) nor a per-ray
+    mix of the two, weighted by how well each predicted the training faces' outlines,
+    does better. Session 15, held-out folds (sample faces 5 of 4, rendered 16-bit 3 of
+    20; fill IoU / MAE): unregistered, the sample's top 0.935 -> 0.942 but its MAE
+    1.279 -> 1.309 and chin's 2.282 -> 2.304, and 16-bit top 0.928 -> 0.916, half
+    0.930 -> 0.929; the mix, half that gain on the sample's top (0.939, MAE 1.289)
+    and none on 16-bit.
     """
     stretched = _stretched(last_observed, model_radius, margin)
     visible = (last_observed >= stretched - margin) & (last_observed > 0)
