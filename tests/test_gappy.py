@@ -1,8 +1,10 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
-from facefill.prior import fit_prior
-from facefill.prior.gappy import gappy_fit
+from facefill.prior import fit_prior, gappy
+from facefill.prior.gappy import _trimmed, gappy_fit
 from facefill.synth import make_faces
 
 
@@ -73,3 +75,33 @@ def test_predictive_spread_is_larger_where_nothing_is_observed(faces):
     # the same pixels, seen: the fit to the whole face is surer of them
     whole = prior.fit(faces[0]).spread()
     assert np.median(whole[unseen]) < np.median(spread[unseen])
+
+
+def test_the_trimmed_start_drops_the_share_that_stands_out_most():
+    standing_out = np.arange(10.0)
+    np.testing.assert_array_equal(_trimmed(standing_out, 0.2), [1, 1, 1, 1, 1, 1, 1, 1, 0, 0])
+    assert _trimmed(np.zeros(0), 0.2).shape == (0,)
+
+
+def test_a_robust_fit_is_pulled_less_under_a_large_low_blob_from_the_trimmed_start(monkeypatch):
+    # a hand-sized blob (16 % of the face) 5 spreads nearer: the plain fit rises under it, and
+    # the biweight's strict first cutoff alone keeps part of that rise
+    faces = make_faces(25, shape=(80, 78), seed=4).astype(float)
+    faces[faces == 255] = np.nan
+    prior = fit_prior(faces[1:], n_components=10, noise=0.5, mirror_weight=0.0)
+    face = faces[0]
+    known = np.isfinite(face)
+    residuals = (face - prior.fit(face).prediction)[known]
+    spread = 1.4826 * np.median(np.abs(residuals - np.median(residuals)))
+    prior = dataclasses.replace(prior, residual_spread=spread)
+    rows, columns = np.mgrid[:80, :78]
+    blob = (((rows - 55) / 14) ** 2 + ((columns - 30) / 12) ** 2 < 1) & known
+    occluded = face.copy()
+    occluded[blob] += 5 * spread
+
+    def error_under_the_blob():
+        return np.abs(prior.robust_fit(occluded, 1.0).prediction - face)[blob].mean()
+
+    trimmed = error_under_the_blob()
+    monkeypatch.setattr(gappy, "ROBUST_TRIM", 0.0)
+    assert trimmed < 0.85 * error_under_the_blob()

@@ -157,7 +157,10 @@ def test_a_long_faint_strand_is_found_in_noise_and_a_short_one_is_not():
     standing_out = noise.copy()
     standing_out[15:17, 10:80] += 1.8 * typical  # long
     standing_out[40:42, 30:42] += 1.8 * typical  # short
-    found = _thin_structures(standing_out, np.full(noise.shape, typical), 1.0, np.zeros(noise.shape, bool), typical, 1.0)
+    no_outline = np.full(noise.shape, np.inf)
+    found = _thin_structures(
+        standing_out, np.full(noise.shape, typical), 1.0, no_outline, np.zeros(noise.shape, bool), typical, 1.0
+    )
     assert found[15:17, 10:80].mean() > 0.8
     assert found[40:42, 30:42].mean() < 0.3
     elsewhere = np.ones(noise.shape, bool)
@@ -171,6 +174,6 @@ def test_a_faint_fringe_beside_what_was_found_is_not_taken_in():
     standing_out[10:12, 5:55] = 4.0  # the frame
     standing_out[12, 5:55] = 1.7  # the fringe beside it
     standing_out[30:32, 5:55] = 1.7  # a faint strand away from it
-    found = _thin_structures(standing_out, np.ones((40, 60)), 1.0, np.zeros((40, 60), bool), 1.0, 1.0)
+    found = _thin_structures(standing_out, np.ones((40, 60)), 1.0, np.full((40, 60), np.inf), np.zeros((40, 60), bool), 1.0, 1.0)
     assert found[10:12, 6:54].all() and found[30:32, 6:54].all()
     assert not found[12, 6:54].any()
