@@ -47,6 +47,17 @@ def test_a_nearer_blob_is_found_and_filled_like_a_hole(faces8, model8):
     np.testing.assert_array_equal(filled[observed], occluded[observed])  # nothing else replaced
 
 
+def test_glasses_on_a_face_off_centre_do_not_pull_its_registration(faces8, model8):
+    # the face lies 3 px right of and below the model's; matched with the glasses in front,
+    # the registration stayed put, and 82 face pixels beside the frame stood out as occluders
+    face = np.full_like(faces8[0], 255)
+    face[3:, 3:] = faces8[0][:-3, :-3]
+    occluded, covered = _covered(face, "glasses", 3)
+    found = model8.find_occluders(occluded)
+    assert (found & ~covered).sum() < 10
+    assert _iou(found, covered) > 0.95
+
+
 def test_a_large_occluder_only_a_little_nearer_is_found_whole(faces8, synthetic_model):
     # a hand at most 5 mm nearer: a flexible prior's robust fit comes up under most of it, and
     # only its highest part stands out until the prior is fitted again without that part

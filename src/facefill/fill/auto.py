@@ -249,10 +249,11 @@ def blend(face, observed, mirrored_known, mirror_weight: float, scale: float, sh
     )
 
 
-def predict(depth: np.ndarray, frame: FaceFrame, fit) -> Prediction:
-    """Register the frame to the face, ``fit`` the prior there (a prior's ``fit`` or ``robust_fit``,
-    taking the face in the frame) and take its prediction back to the image."""
-    transform = frame.registration.register(depth)
+def predict(depth: np.ndarray, frame: FaceFrame, fit, registered_on: np.ndarray | None = None) -> Prediction:
+    """Register the frame to the face (to ``registered_on`` if given: ``depth`` with pixels left
+    out), ``fit`` the prior there (a prior's ``fit`` or ``robust_fit``, taking the face in the
+    frame) and take its prediction back to the image."""
+    transform = frame.registration.register(depth if registered_on is None else registered_on)
     if transform.is_identity(radius=max(depth.shape) / 2):
         fitted = fit(depth)
         return Prediction(fitted.prediction, fitted, transform, True, frame.symmetric_outline, mirror(depth))
