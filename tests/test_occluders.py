@@ -185,6 +185,7 @@ def test_a_faint_fringe_beside_what_was_found_is_not_taken_in():
     standing_out[10:12, 5:55] = 4.0  # the frame
     standing_out[12, 5:55] = 1.7  # the fringe beside it
     standing_out[30:32, 5:55] = 1.7  # a faint strand away from it
-    found = _thin_structures(standing_out, np.ones((40, 60)), 1.0, np.full((40, 60), np.inf), np.zeros((40, 60), bool), 1.0, 1.0)
+    no_outline = np.full((40, 60), np.inf)
+    found = _thin_structures(standing_out, np.ones((40, 60)), 1.0, no_outline, np.zeros((40, 60), bool), 1.0, 1.0)
     assert found[10:12, 6:54].all() and found[30:32, 6:54].all()
     assert not found[12, 6:54].any()

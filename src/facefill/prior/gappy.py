@@ -224,10 +224,11 @@ class PCAPrior:
         k = self.n_components
         design = self.design(evidence.pixels)
         target = evidence.values - self.mean.ravel()[evidence.pixels]
+        design64 = design.astype(np.float64)  # once, not in each of the reweighted rounds
 
         def standing_out(weights: np.ndarray) -> np.ndarray:
             fit = gappy_fit(design, target, weights, self.variances[:k], self.noise)
-            return nearer * (target - fit.offset - design.astype(np.float64) @ fit.coefficients)
+            return nearer * (target - fit.offset - design64 @ fit.coefficients)
 
         weights = _trimmed(standing_out(np.ones(len(target))), ROBUST_TRIM)
         cutoffs = np.r_[np.linspace(ROBUST_START, TUKEY_CUTOFF, ROBUST_RISE), np.full(ROBUST_SETTLE, TUKEY_CUTOFF)]
