@@ -20,6 +20,11 @@ from facefill.synth import make_faces
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = Path(os.environ.get("FACEFILL_DATASET", REPO.parent / "shared" / "dataset"))
+#: The shared faces' pose jitter: synth's default before it was widened to (3, 3, 2). The shared
+#: models' settings and the occluder tests' thresholds were set on these faces; a model of 30
+#: faces of the wider jitter bends its tilt modes under a hand 5 mm nearer (what the held-out
+#: faces show of that is measured in the README, not here).
+NARROW_POSE = (1.5, 1.5, 1.0)
 
 
 @pytest.fixture(scope="session")
@@ -33,13 +38,13 @@ def dataset() -> Path:
 @pytest.fixture(scope="session")
 def faces8() -> np.ndarray:
     """12 synthetic 8-bit faces of the sample data's size (116x120, missing 255)."""
-    return make_faces(12, seed=1)
+    return make_faces(12, seed=1, pose=NARROW_POSE)
 
 
 @pytest.fixture(scope="session")
 def faces16() -> np.ndarray:
     """12 synthetic 16-bit millimetre faces of another size (160x200, missing 0)."""
-    return make_faces(12, shape=(200, 160), dtype="uint16", seed=2)
+    return make_faces(12, shape=(200, 160), dtype="uint16", seed=2, pose=NARROW_POSE)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +56,7 @@ def model8(faces8) -> FaceModel:
 @pytest.fixture(scope="session")
 def synthetic_model() -> FaceModel:
     """A model of 30 synthetic 8-bit faces, with the settings cross-validation chooses for them."""
-    return FaceModel(n_components=48, noise=4.8, mirror_weight=0.0).fit(make_faces(30, seed=21))
+    return FaceModel(n_components=48, noise=4.8, mirror_weight=0.0).fit(make_faces(30, seed=21, pose=NARROW_POSE))
 
 
 @pytest.fixture(scope="session")

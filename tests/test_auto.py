@@ -13,6 +13,8 @@ from facefill.formats import read_depth
 from facefill.masks import make_mask, mask_rng
 from facefill.synth import make_faces
 
+from .conftest import NARROW_POSE
+
 TEST_PEOPLE = (17, 18, 19, 20)
 
 
@@ -201,7 +203,7 @@ def test_a_model_of_noisy_faces_fills_their_thin_holes_more_exactly_than_a_bihar
     from facefill.baselines import resolve_methods
     from facefill.model import FaceModel
 
-    faces = make_faces(16, shape=(80, 76), dtype="uint16", seed=21, noise=1.0)
+    faces = make_faces(16, shape=(80, 76), dtype="uint16", seed=21, noise=1.0, pose=NARROW_POSE)
     model = FaceModel(n_components=8, noise="auto", mirror_weight=0.5).fit(faces[:12])
     assert model.prior_.border_smoothing > 0  # chosen for these faces' noise
     biharmonic = resolve_methods(["biharmonic"])[0]["biharmonic"]

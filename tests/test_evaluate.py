@@ -11,10 +11,12 @@ from facefill.fill.region import enclosed_holes
 from facefill.model import FaceModel
 from facefill.synth import make_faces
 
+from .conftest import NARROW_POSE
+
 
 @pytest.fixture(scope="module")
 def small_faces():
-    return make_faces(4, shape=(60, 58), seed=4)
+    return make_faces(4, shape=(60, 58), seed=4, pose=NARROW_POSE)
 
 
 def _square_face():

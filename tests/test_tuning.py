@@ -20,13 +20,15 @@ from facefill.tuning import (
     setting_errors,
 )
 
+from .conftest import NARROW_POSE
+
 AUTO = {"n_components": "auto", "noise": "auto", "mirror_weight": "auto", "border_smoothing": "auto"}
 
 
 @pytest.fixture(scope="module")
 def learned():
     """A prior learned from 12 small faces (NaN background), before its settings are chosen."""
-    faces = make_faces(12, shape=(60, 58), seed=4).astype(float)
+    faces = make_faces(12, shape=(60, 58), seed=4, pose=NARROW_POSE).astype(float)
     faces[faces == 255] = np.nan
     statistics = FaceStatistics(len(faces), faces.shape[1:])
     statistics.add(faces, 0)

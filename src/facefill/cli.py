@@ -642,7 +642,7 @@ def synth(
     face_width: Optional[float] = typer.Option(
         None, help="Width of every face in pixels, as in crops cut to the face [default: 70% of the image's width]."
     ),
-    pose: str = typer.Option("1.5,1.5,1", help="Standard deviations of yaw, pitch and roll, in degrees."),
+    pose: str = typer.Option("3,3,2", help="Standard deviations of yaw, pitch and roll, in degrees."),
     expression: float = typer.Option(0.3, help="Largest weight of each expression, 0-1."),
     noise: Optional[float] = typer.Option(None, help="Depth noise (s.d. in the image's units) [default: 0.4 levels, 0.5 mm]."),
     dropout: Optional[float] = typer.Option(
