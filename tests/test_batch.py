@@ -190,8 +190,13 @@ def test_an_interrupted_batch_leaves_complete_files_and_a_rerun_finishes_it(tmp_
     model.save(tmp_path / "m.npz")
     command = [sys.executable, "-m", "facefill", "reconstruct", tmp_path / "in", "--out", tmp_path / "out"]
     command += ["--model", tmp_path / "m.npz", "--workers", "2"]
-    # its own process group, as a terminal's Ctrl-C reaches every process of the foreground job
-    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # its own process group, as a terminal's Ctrl-C reaches every process of the foreground job; and
+    # Ctrl-C not ignored, as it is in a job started in the background (``nohup``, ``&``), whose
+    # Python then never sees a KeyboardInterrupt and finishes the batch
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     while len(_visible_outputs(tmp_path / "out")) < 10 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
