@@ -284,6 +284,16 @@ def test_synth_writes_sixteen_bit_faces(tmp_path):
     assert image.dtype == np.uint16 and image.shape == (200, 160)
 
 
+def test_synth_draws_the_librarys_default_faces(tmp_path):
+    # the command's defaults (pose jitter, expression, noise) are make_faces's own
+    from facefill.synth import make_faces
+
+    result = run("synth", tmp_path / "s", "-n", "2", "--size", "40x48")
+    assert result.exit_code == 0, result.stderr
+    written = np.stack([read_depth(path) for path in sorted((tmp_path / "s").glob("*.png"))])
+    np.testing.assert_array_equal(written, make_faces(2, shape=(48, 40)))
+
+
 def test_synth_writes_holed_copies_and_masks_beside_the_truths(tmp_path):
     from facefill.masks import make_mask, mask_rng
 
