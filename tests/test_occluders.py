@@ -22,6 +22,15 @@ def _covered(face, kind, seed):
     return occluded, covered
 
 
+def _low_hand(face, seed, highest_mm):
+    """``face`` with a painted hand scaled to stand at most ``highest_mm`` nearer, and where it is."""
+    covered, nearer = paint_occluder("hand", face != 255, np.random.default_rng(seed), PX_PER_MM)
+    nearer = highest_mm * nearer / nearer.max()
+    occluded = face.copy()
+    occluded[covered] = to_dtype(face[covered] + LEVELS_PER_MM * nearer[covered], face.dtype, 255)
+    return occluded, covered
+
+
 def _iou(found, covered):
     return (found & covered).sum() / (found | covered).sum()
 
@@ -62,10 +71,7 @@ def test_a_large_occluder_only_a_little_nearer_is_found_whole(faces8, synthetic_
     # a hand at most 5 mm nearer: a flexible prior's robust fit comes up under most of it, and
     # only its highest part stands out until the prior is fitted again without that part
     face = faces8[0]
-    covered, nearer = paint_occluder("hand", face != 255, np.random.default_rng(33), PX_PER_MM)
-    nearer = 5.0 * nearer / nearer.max()
-    occluded = face.copy()
-    occluded[covered] = to_dtype(face[covered] + LEVELS_PER_MM * nearer[covered], face.dtype, 255)
+    occluded, covered = _low_hand(face, 33, 5.0)
     assert _iou(synthetic_model.find_occluders(occluded), covered) > 0.75  # 0.46 fitted once
 
 
@@ -75,10 +81,7 @@ def test_a_low_hands_rounded_edge_is_taken_in_after_the_refit(faces8, synthetic_
     # was found still comes up a little under the rest, which stands 2-3 spreads nearer (IoU 0.77 and
     # 0.88 when the refit took in only what stood 3 spreads nearer)
     face = faces8[face_index]
-    covered, nearer = paint_occluder("hand", face != 255, np.random.default_rng(9), PX_PER_MM)
-    nearer = 5.0 * nearer / nearer.max()
-    occluded = face.copy()
-    occluded[covered] = to_dtype(face[covered] + LEVELS_PER_MM * nearer[covered], face.dtype, 255)
+    occluded, covered = _low_hand(face, 9, 5.0)
     assert _iou(synthetic_model.find_occluders(occluded), covered) > 0.88
 
 
@@ -87,10 +90,7 @@ def test_a_large_occluder_whose_height_the_fit_could_follow_is_found(faces8, syn
     # a hand 4 mm nearer (5 spreads at its highest): a robust fit started from the plain fit
     # comes up under all of it and finds nothing (IoU 0.06, 0.00); started strict, it stays under
     face = faces8[face_index]
-    covered, nearer = paint_occluder("hand", face != 255, np.random.default_rng(seed), PX_PER_MM)
-    nearer = 4.0 * nearer / nearer.max()
-    occluded = face.copy()
-    occluded[covered] = to_dtype(face[covered] + LEVELS_PER_MM * nearer[covered], face.dtype, 255)
+    occluded, covered = _low_hand(face, seed, 4.0)
     assert _iou(synthetic_model.find_occluders(occluded), covered) > 0.9
 
 
@@ -98,10 +98,7 @@ def test_a_low_hand_the_fit_comes_up_under_is_found_by_the_step_round_it(faces8,
     # a hand 6 mm nearer at its highest (4.6 spreads), its edge a step of 3.6 mm: the robust fit and
     # the refit came up under half of it (IoU 0.51); the step all round it tells it from the face
     face = faces8[0]
-    covered, nearer = paint_occluder("hand", face != 255, np.random.default_rng(11), PX_PER_MM)
-    nearer = 6.0 * nearer / nearer.max()
-    occluded = face.copy()
-    occluded[covered] = to_dtype(face[covered] + LEVELS_PER_MM * nearer[covered], face.dtype, 255)
+    occluded, covered = _low_hand(face, 11, 6.0)
     assert _iou(synthetic_model.find_occluders(occluded), covered) > 0.9
 
 
