@@ -50,20 +50,20 @@ def faces16() -> np.ndarray:
 @pytest.fixture(scope="session")
 def model8(faces8) -> FaceModel:
     """A model of 10 of the 8-bit faces (faces8[2:]); faces8[0] and faces8[1] are new to it."""
-    return FaceModel(n_components=8, noise=4.0, mirror_weight=0.5).fit(faces8[2:])
+    return FaceModel(n_components=8, noise=4.0, mirror_weight=0.5, border_smoothing=1.25).fit(faces8[2:])
 
 
 @pytest.fixture(scope="session")
 def synthetic_model() -> FaceModel:
     """A model of 30 synthetic 8-bit faces, with the settings cross-validation chooses for them."""
-    return FaceModel(n_components=48, noise=4.8, mirror_weight=0.0).fit(make_faces(30, seed=21, pose=NARROW_POSE))
+    return FaceModel(n_components=48, noise=4.8, mirror_weight=0.0, border_smoothing=1.5).fit(make_faces(30, seed=21, pose=NARROW_POSE))
 
 
 @pytest.fixture(scope="session")
 def sample_model(dataset) -> FaceModel:
     """A model of the 20 sample training faces, with the settings cross-validation chooses for them."""
     faces = [read_depth(p) for p in sorted((dataset / "train").glob("*/*.png"))]
-    return FaceModel(n_components=12, noise=22.77, mirror_weight=0.25).fit(faces)
+    return FaceModel(n_components=12, noise=22.77, mirror_weight=0.25, border_smoothing=1.25).fit(faces)
 
 
 def with_hole(face: np.ndarray, rows: slice, cols: slice, missing_value) -> np.ndarray:

@@ -18,7 +18,21 @@ from facefill.synth import make_faces
 from .conftest import with_hole
 
 #: Fixed prior settings for the tests that need some model, not a cross-validated one.
-QUICK = {"n_components": 4, "noise": 1.0, "mirror_weight": 0.5}
+QUICK = {"n_components": 4, "noise": 1.0, "mirror_weight": 0.5, "border_smoothing": 1.0}
+
+
+@pytest.fixture(scope="module")
+def float_faces(faces16) -> np.ndarray:
+    """The 16-bit faces as float32 millimetres, NaN missing."""
+    faces = faces16.astype(np.float32)
+    faces[faces == 0] = np.nan
+    return faces
+
+
+@pytest.fixture(scope="module")
+def float_model(float_faces) -> FaceModel:
+    """A model of float_faces[1:]; float_faces[0] is new to it."""
+    return FaceModel(**QUICK).fit(float_faces[1:])
 
 
 def test_fit_returns_self_and_sets_learned_state(faces8):
@@ -64,12 +78,10 @@ def test_fill_never_takes_the_missing_value():
     assert (filled[3:5, 3:5] == 254).all()
 
 
-def test_float_images_with_nan_missing(faces16):
-    faces = faces16.astype(np.float32)
-    faces[faces == 0] = np.nan
-    model = FaceModel(**QUICK).fit(faces[1:])
+def test_float_images_with_nan_missing(float_faces, float_model):
+    model = float_model
     assert np.isnan(model.missing_value_)
-    holed = faces[0].copy()
+    holed = float_faces[0].copy()
     holed[80:100, 60:100] = np.nan
     filled = model.reconstruct(holed)
     assert filled.dtype == np.float32 and np.isfinite(filled[80:100, 60:100]).all()
@@ -179,11 +191,9 @@ def test_confidence_is_one_on_observed_zero_on_background(faces8, model8):
         assert inside[15, 15] < inside[0, 15]
 
 
-def test_a_float_image_holding_no_depth_is_refused_naming_it(faces16):
-    faces = faces16.astype(np.float32)
-    faces[faces == 0] = np.nan
-    model = FaceModel(**QUICK).fit(faces[1:])
-    holed = faces[0].copy()
+def test_a_float_image_holding_no_depth_is_refused_naming_it(float_faces, float_model):
+    model = float_model
+    holed = float_faces[0].copy()
     holed[80:100, 60:100] = np.nan
     holed[10, 10] = 3e38
     with pytest.raises(UnsupportedImageError, match=r"^scan.tif: holds the value 3e\+38, which is no depth"):

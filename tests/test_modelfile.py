@@ -13,6 +13,20 @@ from .conftest import with_hole
 QUICK = {"n_components": 4, "noise": 1.0, "mirror_weight": 0.5}
 
 
+@pytest.fixture(scope="module")
+def quick_model(faces8) -> FaceModel:
+    """A model of the 8-bit faces with fixed prior settings, fitted once for this module."""
+    return FaceModel(**QUICK).fit(faces8)
+
+
+@pytest.fixture(scope="module")
+def quick_file(quick_model, tmp_path_factory):
+    """``quick_model`` saved once; tests that change it copy its fields (``_saved_with``)."""
+    path = tmp_path_factory.mktemp("model") / "quick.npz"
+    quick_model.save(path)
+    return path
+
+
 def test_save_load_round_trip(tmp_path, faces8):
     model = FaceModel(average="running", batch_size=3, **QUICK).fit(faces8)
     path = tmp_path / "m.npz"
@@ -43,30 +57,29 @@ def test_load_foreign_npz(tmp_path):
         FaceModel.load(path)
 
 
-def _saved_with(path, faces, **changes):
-    """Save a model of ``faces`` to ``path``, then rewrite some of its fields."""
-    FaceModel(**QUICK).fit(faces).save(path)
-    fields = dict(np.load(path))
+def _saved_with(path, saved, **changes):
+    """The model file ``saved`` written to ``path`` with some of its fields rewritten."""
+    fields = dict(np.load(saved))
     fields.update(changes)
     np.savez(path, **fields)
     return path
 
 
-def test_load_future_format_version(tmp_path, faces8):
-    path = _saved_with(tmp_path / "m.npz", faces8, format_version=np.array(99))
+def test_load_future_format_version(tmp_path, quick_file):
+    path = _saved_with(tmp_path / "m.npz", quick_file, format_version=np.array(99))
     with pytest.raises(ModelFileError, match="format version 99 is not supported"):
         FaceModel.load(path)
 
 
-def test_load_damaged_fields(tmp_path, faces8):
-    path = _saved_with(tmp_path / "m.npz", faces8, mean=np.zeros((3, 3)))
+def test_load_damaged_fields(tmp_path, quick_file):
+    path = _saved_with(tmp_path / "m.npz", quick_file, mean=np.zeros((3, 3)))
     with pytest.raises(ModelFileError, match="damaged"):
         FaceModel.load(path)
 
 
-def test_load_refuses_arrays_larger_than_the_model_before_decompressing(tmp_path, faces8):
+def test_load_refuses_arrays_larger_than_the_model_before_decompressing(tmp_path, quick_file):
     path = tmp_path / "bomb.npz"
-    FaceModel(**QUICK).fit(faces8).save(path)
+    path.write_bytes(quick_file.read_bytes())
     with zipfile.ZipFile(path, "a") as archive:
         header = BytesIO()
         np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
@@ -109,20 +122,19 @@ def test_saved_prior_fills_exactly_like_the_fitted_one(tmp_path, faces8):
         ({"calibration": np.array('{"tolerance": 1, "curves": {"auto": [[1, 2], [0.5, 1.5]]}}')}, "curve of 'auto' is damaged"),
     ],
 )
-def test_load_names_the_damaged_field(tmp_path, faces8, changes, message):
-    path = _saved_with(tmp_path / "m.npz", faces8, **changes)
+def test_load_names_the_damaged_field(tmp_path, quick_file, changes, message):
+    path = _saved_with(tmp_path / "m.npz", quick_file, **changes)
     with pytest.raises(ModelFileError, match=message):
         FaceModel.load(path)
 
 
-def test_what_occluder_detection_learned_is_saved_and_older_files_still_load(tmp_path, faces8):
-    model = FaceModel(**QUICK).fit(faces8)
-    model.save(tmp_path / "m.npz")
-    loaded = FaceModel.load(tmp_path / "m.npz")
+def test_what_occluder_detection_learned_is_saved_and_older_files_still_load(tmp_path, faces8, quick_model, quick_file):
+    model = quick_model
+    loaded = FaceModel.load(quick_file)
     assert loaded.prior_.residual_spread == model.prior_.residual_spread > 0
     np.testing.assert_array_equal(loaded.prior_.ridge_spread, model.prior_.ridge_spread)
     np.testing.assert_array_equal(loaded.prior_.local_spread, model.prior_.local_spread)
-    fields = dict(np.load(tmp_path / "m.npz"))
+    fields = dict(np.load(quick_file))
     del fields["prior_residual_spread"], fields["prior_ridge_spread"], fields["prior_local_spread"]
     np.savez(tmp_path / "old.npz", **fields)
     old = FaceModel.load(tmp_path / "old.npz")
@@ -159,15 +171,14 @@ def test_the_border_smoothing_is_saved_and_older_files_fill_as_they_did(tmp_path
     assert (old.reconstruct(given) != model.reconstruct(given)).any()
 
 
-def test_what_the_confidence_means_is_saved_and_older_files_say_to_train_again(tmp_path, faces8):
-    model = FaceModel(**QUICK).fit(faces8)
-    model.save(tmp_path / "m.npz")
-    loaded = FaceModel.load(tmp_path / "m.npz")
+def test_what_the_confidence_means_is_saved_and_older_files_say_to_train_again(tmp_path, faces8, quick_model, quick_file):
+    model = quick_model
+    loaded = FaceModel.load(quick_file)
     assert loaded.calibration_.tolerance == model.calibration_.tolerance
     for name, (scores, chances) in model.calibration_.curves.items():
         np.testing.assert_array_equal(loaded.calibration_.curves[name][0], scores)
         np.testing.assert_array_equal(loaded.calibration_.curves[name][1], chances)
-    fields = dict(np.load(tmp_path / "m.npz"))
+    fields = dict(np.load(quick_file))
     del fields["calibration"]
     np.savez(tmp_path / "old.npz", **fields)
     old = FaceModel.load(tmp_path / "old.npz")
