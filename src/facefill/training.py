@@ -43,9 +43,10 @@ def learn(
     gap imputation, the cross-validation and the confidence's calibration
     (:func:`facefill.calibration.calibrate`, within ``tolerance``; None: its default).
     ``renders``, faces rendered like ``faces`` (``facefill.pretrained.renders_like``), lend
-    the prior their variation (:func:`facefill.prior.learn.borrowed_variation`), as large a
-    share of it as the cross-validation finds best (``prior_settings``' ``render_share``,
-    ``"auto"`` by default); the frame and the prior's mean stay ``faces``' own.
+    the prior their variation (:func:`facefill.prior.learn.borrowed_variation`), the share
+    of it the cross-validation finds best among none and the shares that beat none clearly
+    (``prior_settings``' ``render_share``, ``"auto"`` by default; see
+    :data:`facefill.tuning.SHARE_SIGNIFICANCE`); the frame and the prior's mean stay ``faces``' own.
     ``on_progress``, if given, is called with a stage's name, the work done and the work in
     all (faces in the passes, held-out faces after), 0 as each stage starts.
     """

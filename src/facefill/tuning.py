@@ -51,6 +51,17 @@ SPREAD_FOLDS = 10
 #: Shares of the prior's covariance that rendered faces may make up (``train --renders``): on
 #: leave-one-out runs of the sample faces a share of 0.5 or more was worse than none.
 RENDER_SHARE_GRID = (0.0, 0.1, 0.25)
+#: Renders lend their variation only when the cross-validation finds a share better than none by
+#: at least this many standard errors of the paired difference over its cases (each share at its
+#: own best setting): it picks the best of many settings, and with renders more of them, so it is
+#: optimistic for them. Session 22, the sample faces in 5 folds of 4 (16 faces and 200 renders
+#: each, three masks a family): choosing by the error alone took a share of 0.25 in 4 folds, its
+#: gain 0.9-1.8 standard errors, and each of those folds filled its held-out faces worse (the
+#: eight families 1.011 -> 1.041 levels; every fixed share was worse too: 0.1 1.020, 0.25 1.036).
+#: Renders made anew without each held-out face halved the gain, but it still took them. On 20
+#: rendered 16-bit faces (4 folds of 5) the gains were 4-8 standard errors, and held out the
+#: renders did help (1.295 -> 1.134 mm): this rule keeps them there.
+SHARE_SIGNIFICANCE = 2.0
 
 
 def choose_settings(
@@ -89,7 +100,9 @@ def choose_settings(
     borrowed : BorrowedVariation, optional
         How rendered faces vary, to lend each fold's prior (:func:`fold_prior`).
     render_share : float or "auto"
-        The share of the prior's covariance taken from ``borrowed`` (ignored without it).
+        The share of the prior's covariance taken from ``borrowed`` (ignored without it);
+        ``"auto"``: the best share of :data:`RENDER_SHARE_GRID` among none and those that beat
+        none clearly (:data:`SHARE_SIGNIFICANCE`).
 
     Returns
     -------
@@ -116,15 +129,18 @@ def choose_settings(
         groups = (families, SMOOTHING_FAMILIES) if len(grid_smoothing) > 1 else (families,)
         one_thread = OneBlasThread()  # small systems, as in auto: more threads only slow them
         scores = np.empty((len(grid_share), len(groups), *map(len, grids)))
+        case_errors = [[] for _ in grid_share]  # per share, each large-hole case's errors
         with one_thread():
             for si, share in enumerate(grid_share):
                 lent = None if borrowed is None else borrowed.with_share(share)
                 counted = None if on_fold is None else _counted(on_fold, si, len(grid_share))
-                scores[si] = cross_validate(sample, sample_rows, like, grids, groups, seed, counted, lent)
+                scores[si] = cross_validate(sample, sample_rows, like, grids, groups, seed, counted, lent, case_errors[si])
         errors = scores[:, 0]
         if len(groups) > 1:  # the smoothing that fills the thin holes best; the rest for the others
             thin_errors = np.nanmin(scores[:, 1].reshape(-1, len(grid_smoothing)), axis=0)
             errors = np.where(np.arange(len(grid_smoothing)) == np.nanargmin(thin_errors), errors, np.nan)
+        if len(grid_share) > 1:
+            errors = np.where(_shares_that_help(errors, np.array(case_errors)).reshape(-1, *[1] * len(grids)), errors, np.nan)
         best = np.unravel_index(np.nanargmin(errors), errors.shape)
         chosen_share = grid_share[best[0]]
         chosen_k, chosen_noise, chosen_weight = grid_k[best[1]], grid_noise[best[2]], grid_w[best[3]]
@@ -140,15 +156,33 @@ def choose_settings(
     }
 
 
+def _shares_that_help(errors: np.ndarray, case_errors: np.ndarray) -> np.ndarray:
+    """Which render shares may be chosen: none (the first), and each whose cases' errors at its
+    best setting beat none's at its own by :data:`SHARE_SIGNIFICANCE` standard errors.
+
+    ``errors``: (shares, *settings) mean errors (NaN: a setting not to choose); ``case_errors``:
+    (shares, cases, *settings), each case's errors.
+    """
+    flat_cases = case_errors.reshape(*case_errors.shape[:2], -1)
+    at_best = np.array([cases[:, np.nanargmin(share_errors)] for cases, share_errors in zip(flat_cases, errors)])
+    gains = at_best[0] - at_best[1:]  # (shares - 1, cases): how much each share lowers each case's error
+    count = gains.shape[1]
+    if count < 2:
+        return np.arange(len(errors)) == 0
+    standard_errors = gains.std(axis=1, ddof=1) / np.sqrt(count)
+    return np.concatenate([[True], gains.mean(axis=1) > SHARE_SIGNIFICANCE * standard_errors])
+
+
 def _counted(on_fold, part: int, parts: int):
     """``on_fold`` for the ``part``-th of ``parts`` equal runs of folds: counts on over them all."""
     return lambda done, total: on_fold(part * total + done, parts * total)
 
 
-def cross_validate(depths, rows, like: PCAPrior, grids, groups, seed, on_fold=None, borrowed=None) -> np.ndarray:
+def cross_validate(depths, rows, like: PCAPrior, grids, groups, seed, on_fold=None, borrowed=None, first_group_cases=None) -> np.ndarray:
     """Mean absolute error on hidden face pixels for every (k, noise, mirror weight, border
     smoothing) setting of ``grids`` (four sequences), over the masks of each of ``groups``
-    (sequences of mask families): shape ``(len(groups), *map(len, grids))``.
+    (sequences of mask families): shape ``(len(groups), *map(len, grids))``. Each case's errors
+    of the first group are also appended to the list ``first_group_cases``, if given.
 
     For each held-out face the prior is learned again without it and its
     mirror image (lent ``borrowed``'s variation, if given); each mask hides
@@ -168,7 +202,10 @@ def cross_validate(depths, rows, like: PCAPrior, grids, groups, seed, on_fold=No
                 if not target.any() or (face & ~hidden & like.domain).sum() < MIN_OBSERVED:
                     continue
                 cases[group] += 1
-                totals[group] += setting_errors(fold, np.where(hidden, np.nan, truth), truth, target, *grids)
+                errors = setting_errors(fold, np.where(hidden, np.nan, truth), truth, target, *grids)
+                totals[group] += errors
+                if group == 0 and first_group_cases is not None:
+                    first_group_cases.append(errors)
     return totals / np.maximum(cases, 1).reshape(-1, *[1] * len(grids))
 
 
