@@ -129,7 +129,8 @@ def choose_settings(
         groups = (families, SMOOTHING_FAMILIES) if len(grid_smoothing) > 1 else (families,)
         one_thread = OneBlasThread()  # small systems, as in auto: more threads only slow them
         scores = np.empty((len(grid_share), len(groups), *map(len, grids)))
-        case_errors = [[] for _ in grid_share]  # per share, each large-hole case's errors
+        # per share, each large-hole case's errors: to tell whether the renders help (one share: no question)
+        case_errors = [[] for _ in grid_share] if len(grid_share) > 1 else [None]
         with one_thread():
             for si, share in enumerate(grid_share):
                 lent = None if borrowed is None else borrowed.with_share(share)
@@ -139,7 +140,7 @@ def choose_settings(
         if len(groups) > 1:  # the smoothing that fills the thin holes best; the rest for the others
             thin_errors = np.nanmin(scores[:, 1].reshape(-1, len(grid_smoothing)), axis=0)
             errors = np.where(np.arange(len(grid_smoothing)) == np.nanargmin(thin_errors), errors, np.nan)
-        if len(grid_share) > 1:
+        if len(grid_share) > 1:  # a share of the renders only where they help clearly
             errors = np.where(_shares_that_help(errors, np.array(case_errors)).reshape(-1, *[1] * len(grids)), errors, np.nan)
         best = np.unravel_index(np.nanargmin(errors), errors.shape)
         chosen_share = grid_share[best[0]]
