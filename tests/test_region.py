@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from facefill.fill.region import enclosed_holes, face_pixels
 
@@ -219,3 +220,17 @@ def test_smoothing_the_region_takes_off_pixel_bumps_and_notches_and_keeps_its_sh
     bumpy[40, 71] = True  # one pixel out of the rim
     bumpy[10, 40] = False  # one pixel into it
     assert np.array_equal(_smoothed(bumpy, 3.0), disc)
+
+
+def test_a_bite_into_a_steep_side_of_the_face_is_filled():
+    face = _ellipse()
+    distance = ndimage.distance_transform_edt(face)
+    depth = np.where(distance > 8, 100.0, 0.0)  # sides that fall away steeply, as a cheek's do
+    rows, cols = np.mgrid[0:100, 0:90].astype(float)
+    bite = (rows - 50) ** 2 + (cols - 79) ** 2 <= 10.0**2  # a blob over the right side, 7.5 px deep
+    observed = face & ~bite
+    filled = face_pixels(observed, face, (50.0, 44.5), np.pi / 2, margin=3.0, depth=np.where(observed, depth, np.nan))
+    # its edge has the rim's depth, but it lies too far inside the outline to be the outline
+    hidden_face = face & bite
+    assert (filled & hidden_face).sum() >= 0.9 * hidden_face.sum()
+    assert not (filled & ~face).any()
